@@ -1,0 +1,233 @@
+"""The catalog: every landing object's journey, claimed atomically by one worker."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, func, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from agrolake.catalog.database import create_catalog_engine, migrate, translated_errors
+from agrolake.catalog.schema import ingests, raw_contents
+from agrolake.storage import ObjectInfo
+
+CLAIMED, RAW, INVALID, DUPLICATE, REPLAYED = "claimed", "raw", "invalid", "duplicate", "replayed"
+FINISHED = (RAW, INVALID, DUPLICATE)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_ingest_id(now: datetime | None = None) -> str:
+    """Sortable by time and readable in keys: ``20261126T040214Z-1a2b3c4d``."""
+    return f"{(now or utcnow()):%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A landing object this worker may process now.
+
+    ``finished`` claims were completed by someone whose delete of the landing
+    object did not happen (a crash): only the clean-up is left.
+    """
+
+    ingest_id: str
+    obj: ObjectInfo
+    attempts: int
+    status: str
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+
+class Catalog:
+    """Catalog operations over one database (SQLite or PostgreSQL)."""
+
+    def __init__(self, url: str, engine: Engine | None = None) -> None:
+        self.url = url
+        self.engine = engine or create_catalog_engine(url)
+
+    def migrate(self) -> None:
+        with translated_errors(self.url, "migration"):
+            migrate(self.engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    def _insert(self) -> Any:
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        return dialect.insert(ingests)
+
+    # -- claims ------------------------------------------------------------------
+
+    def claim(self, objects: Sequence[ObjectInfo], worker: str, lease: timedelta) -> list[Claim]:
+        """Claim the given landing objects for ``worker`` in one transaction.
+
+        Returns those now owned by the worker: new ones, ones whose previous
+        claim expired (a dead worker's; same ingest id, so its partial work is
+        found again), and finished ones still waiting for their clean-up.
+        """
+        if not objects:
+            return []
+        now = utcnow()
+        by_identity = {(o.key, o.version): o for o in objects}
+        rows = [
+            {
+                "ingest_id": new_ingest_id(now),
+                "landing_key": o.key,
+                "landing_version": o.version,
+                "original_name": o.key.rsplit("/", 1)[-1],
+                "size": o.size,
+                "status": CLAIMED,
+                "claimed_by": worker,
+                "lease_until": now + lease,
+                "attempts": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for o in by_identity.values()
+        ]
+        identity = tuple_(ingests.c.landing_key, ingests.c.landing_version)
+        returned = (
+            ingests.c.ingest_id,
+            ingests.c.landing_key,
+            ingests.c.landing_version,
+            ingests.c.attempts,
+            ingests.c.status,
+        )
+        with translated_errors(self.url, "claim"), self.engine.begin() as conn:
+            new = conn.execute(
+                self._insert()
+                .values(rows)
+                .on_conflict_do_nothing(index_elements=["landing_key", "landing_version"])
+                .returning(*returned)
+            ).all()
+            taken = conn.execute(
+                update(ingests)
+                .where(identity.in_(list(by_identity)))
+                .where(ingests.c.status == CLAIMED)
+                .where(ingests.c.lease_until < now)
+                .values(
+                    claimed_by=worker,
+                    lease_until=now + lease,
+                    attempts=ingests.c.attempts + 1,
+                    updated_at=now,
+                )
+                .returning(*returned)
+            ).all()
+            leftover = conn.execute(
+                select(*returned)
+                .where(identity.in_(list(by_identity)))
+                .where(ingests.c.status.in_(FINISHED))
+            ).all()
+        return [
+            Claim(
+                row.ingest_id,
+                by_identity[(row.landing_key, row.landing_version)],
+                row.attempts,
+                row.status,
+            )
+            for row in [*new, *taken, *leftover]
+        ]
+
+    def renew(self, ingest_ids: Sequence[str], worker: str, lease: timedelta) -> set[str]:
+        """Extend the worker's leases; returns the ids it still holds."""
+        if not ingest_ids:
+            return set()
+        now = utcnow()
+        with translated_errors(self.url, "lease renewal"), self.engine.begin() as conn:
+            rows = conn.execute(
+                update(ingests)
+                .where(ingests.c.ingest_id.in_(list(ingest_ids)))
+                .where(ingests.c.claimed_by == worker)
+                .where(ingests.c.status == CLAIMED)
+                .values(lease_until=now + lease, updated_at=now)
+                .returning(ingests.c.ingest_id)
+            ).all()
+        return {row.ingest_id for row in rows}
+
+    def own_content(self, sha256: str, ingest_id: str) -> str:
+        """Make ``ingest_id`` the raw owner of these bytes unless another ingest is.
+
+        Returns the owner's ingest id: this one, or the earlier one whose bytes
+        are (or are being put) in raw, which makes this ingest a duplicate.
+        """
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        with translated_errors(self.url, "content ownership"), self.engine.begin() as conn:
+            conn.execute(
+                dialect.insert(raw_contents)
+                .values(sha256=sha256, ingest_id=ingest_id, created_at=utcnow())
+                .on_conflict_do_nothing(index_elements=["sha256"])
+            )
+            owner: str = conn.execute(
+                select(raw_contents.c.ingest_id).where(raw_contents.c.sha256 == sha256)
+            ).scalar_one()
+        return owner
+
+    def release_content(self, sha256: str, ingest_id: str) -> None:
+        """Give up ownership of bytes that never reached raw."""
+        with translated_errors(self.url, "content release"), self.engine.begin() as conn:
+            conn.execute(
+                raw_contents.delete()
+                .where(raw_contents.c.sha256 == sha256)
+                .where(raw_contents.c.ingest_id == ingest_id)
+            )
+
+    def finish(self, ingest_id: str, worker: str, status: str, **fields: Any) -> bool:
+        """Record the outcome, if the worker still holds the claim."""
+        with translated_errors(self.url, "status update"), self.engine.begin() as conn:
+            result = conn.execute(
+                update(ingests)
+                .where(ingests.c.ingest_id == ingest_id)
+                .where(ingests.c.claimed_by == worker)
+                .where(ingests.c.status == CLAIMED)
+                .values(status=status, lease_until=None, updated_at=utcnow(), **fields)
+            )
+        return result.rowcount == 1
+
+    def finish_attempt(self, ingest_id: str, worker: str, reason: str) -> None:
+        """Record a failed attempt and free the claim so a later pass tries again."""
+        now = utcnow()
+        with translated_errors(self.url, "status update"), self.engine.begin() as conn:
+            conn.execute(
+                update(ingests)
+                .where(ingests.c.ingest_id == ingest_id)
+                .where(ingests.c.claimed_by == worker)
+                .where(ingests.c.status == CLAIMED)
+                .values(reason=reason, lease_until=now, updated_at=now)
+            )
+
+    def mark(self, ingest_id: str, status: str, **fields: Any) -> None:
+        """Change a finished ingest's status (replay)."""
+        with translated_errors(self.url, "status update"), self.engine.begin() as conn:
+            conn.execute(
+                update(ingests)
+                .where(ingests.c.ingest_id == ingest_id)
+                .values(status=status, updated_at=utcnow(), **fields)
+            )
+
+    # -- queries -----------------------------------------------------------------
+
+    def get(self, ingest_id: str) -> dict[str, Any] | None:
+        with translated_errors(self.url, "lookup"), self.engine.connect() as conn:
+            row = conn.execute(select(ingests).where(ingests.c.ingest_id == ingest_id)).first()
+        return dict(row._mapping) if row else None
+
+    def find(self, **equal: Any) -> list[dict[str, Any]]:
+        """Ingests whose columns equal the given values, oldest first."""
+        query = select(ingests).order_by(ingests.c.created_at, ingests.c.ingest_id)
+        for column, value in equal.items():
+            query = query.where(ingests.c[column] == value)
+        with translated_errors(self.url, "lookup"), self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    def count_by_status(self) -> dict[str, int]:
+        query = select(ingests.c.status, func.count()).group_by(ingests.c.status)
+        with translated_errors(self.url, "count"), self.engine.connect() as conn:
+            return {status: n for status, n in conn.execute(query)}

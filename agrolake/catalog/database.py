@@ -1,0 +1,91 @@
+"""Engine creation and migrations for the catalog, on SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
+
+from agrolake.errors import CatalogError, CatalogUnavailable, ConfigError
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparsable catalog URL>"
+
+
+def create_catalog_engine(url: str) -> Engine:
+    """An engine tuned for many short transactions from several processes."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(f"AGROLAKE_CATALOG_URL is not a database URL: {safe_url(url)}") from exc
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database:
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # Several landing processes share one SQLite file: wait for the lock, not fail.
+        engine = create_engine(url, connect_args={"timeout": 60})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    try:
+        return create_engine(url, pool_pre_ping=True)
+    except (ArgumentError, ImportError) as exc:
+        raise ConfigError(f"cannot use catalog {safe_url(url)}: {exc}") from exc
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Python's sqlite3 opens transactions lazily; BEGIN IMMEDIATE takes the write
+    # lock up front so that claim transactions serialise instead of deadlocking.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@contextmanager
+def translated_errors(url: str, action: str) -> Iterator[None]:
+    """Turn database errors into agrolake's, naming the catalog without its password."""
+    try:
+        yield
+    except OperationalError as exc:
+        raise CatalogUnavailable(
+            f"catalog {safe_url(url)}: {action} failed: {_first_line(exc)}"
+        ) from exc
+    except DBAPIError as exc:
+        raise CatalogError(f"catalog {safe_url(url)}: {action} failed: {_first_line(exc)}") from exc
+    except SQLAlchemyError as exc:
+        raise CatalogError(f"catalog {safe_url(url)}: {action} failed: {exc}") from exc
+
+
+def _first_line(exc: DBAPIError) -> str:
+    return str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc).splitlines()[0]
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the catalog's tables to the newest revision; safe to run again."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Two `agrolake init` at once must not both create the tables.
+            conn.execute(text("SELECT pg_advisory_xact_lock(74061)"))
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")

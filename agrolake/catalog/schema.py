@@ -1,0 +1,78 @@
+"""The catalog's tables. Migrations under ``migrations/`` create them; keep both in step."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite keeps no time zone)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+metadata = MetaData()
+
+# One row per landing object version: a new upload under a used key is a new row.
+ingests = Table(
+    "ingests",
+    metadata,
+    Column("ingest_id", String(40), primary_key=True),
+    Column("landing_key", Text, nullable=False),
+    Column("landing_version", String(200), nullable=False),
+    Column("original_name", Text, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), index=True),
+    Column("dataset", String(100), index=True),
+    Column("source", String(100)),
+    Column("contract_version", Integer),
+    Column("status", String(20), nullable=False, index=True),
+    Column("reason", Text),
+    Column("details", JSON),
+    Column("raw_key", Text),
+    Column("invalid_key", Text),
+    Column("duplicate_of", String(40)),
+    Column("claimed_by", String(200)),
+    Column("lease_until", UTCDateTime),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("landing_key", "landing_version", name="uq_ingests_landing_object"),
+)
+
+# Which ingest owns a content hash in raw: the primary key makes "same bytes twice"
+# a constraint the database enforces, not a check two workers could both pass.
+raw_contents = Table(
+    "raw_contents",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("ingest_id", String(40), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)

@@ -1,0 +1,205 @@
+"""The ``agrolake`` command line: one line per failure, ``--json`` for machines."""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from agrolake import reports
+from agrolake.errors import AgrolakeError
+from agrolake.lake import Lake
+
+app = typer.Typer(
+    help="agrolake: a zoned data lake for agricultural digital twins.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+@app.callback()
+def _options(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show tracebacks.")] = False,
+) -> None:
+    """Global options (read again by main() to decide on tracebacks)."""
+
+
+def _lake() -> Lake:
+    lake = Lake.from_env()
+    lake.init()
+    return lake
+
+
+def _progress(enabled: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not enabled or not err.is_terminal,
+        transient=True,
+    )
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+@app.command()
+def init() -> None:
+    """Create the zone buckets and the catalog tables (safe to run again)."""
+    lake = Lake.from_env()
+    buckets = lake.init()
+    out.print(f"ready: buckets {', '.join(buckets)}; catalog up to date")
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to upload to landing.")],
+) -> None:
+    """Upload files (or every file in folders) into the landing zone."""
+    from agrolake.uploads import files_under, upload
+
+    lake = _lake()
+    total = sum(1 for _ in files_under(paths))
+    with _progress(True) as progress:
+        task = progress.add_task("uploading", total=total)
+        done = upload(lake, paths, on_upload=lambda _: progress.advance(task))
+    size = sum(u.size for u in done)
+    out.print(f"ingest: {len(done)} files ({size / 1e6:.1f} MB) into landing")
+
+
+@app.command()
+def run(json_output: JsonFlag = False) -> None:
+    """Process everything pending now: landing → raw, or invalid with a reason."""
+    from agrolake.landing import process_landing
+
+    lake = _lake()
+    with _progress(not json_output) as progress:
+        task = progress.add_task("landing", total=None)
+        summary = process_landing(
+            lake,
+            on_listed=lambda n: progress.update(task, total=n, completed=0),
+            on_outcome=lambda _: progress.advance(task),
+        )
+    if json_output:
+        _print_json({"landing": dict(summary.counts), "seconds": round(summary.seconds, 3)})
+        return
+    out.print(summary.line())
+    for outcome in summary.outcomes:
+        if outcome.status == "invalid":
+            out.print(f"  [red]invalid[/] {outcome.landing_key}: {outcome.reason}", highlight=False)
+        elif outcome.status == "retry":
+            out.print(f"  [yellow]retry later[/] {outcome.landing_key}: {outcome.reason}")
+
+
+@app.command()
+def status(json_output: JsonFlag = False) -> None:
+    """How many files wait in landing, were rejected, are in raw."""
+    data = reports.status(_lake())
+    if json_output:
+        _print_json(data)
+        return
+    table = Table("zone", "what", "count", title="agrolake status")
+    table.add_row("landing", "pending", str(data["landing"]["pending"]))
+    table.add_row("landing", "in progress", str(data["landing"]["in_progress"]))
+    table.add_row("landing", "invalid", str(data["landing"]["invalid"]))
+    for dataset, n in data["raw"]["by_dataset"].items():
+        table.add_row("raw", dataset, str(n))
+    table.add_row("raw", "duplicates skipped", str(data["duplicates"]))
+    out.print(table)
+
+
+@app.command()
+def invalid(json_output: JsonFlag = False) -> None:
+    """Rejected files with the reason of each."""
+    rows = reports.invalid_files(_lake())
+    if json_output:
+        _print_json(rows)
+        return
+    if not rows:
+        out.print("no rejected files")
+        return
+    table = Table("key", "reason", title="landing-zone/invalid", show_lines=True)
+    for row in rows:
+        table.add_row(row["key"], row["reason"])
+    out.print(table)
+
+
+@app.command()
+def replay(
+    keys: Annotated[
+        list[str] | None, typer.Argument(help="Invalid keys or ingest ids to replay.")
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Replay every rejected file.")] = False,
+) -> None:
+    """Move rejected files back to landing (after fixing a contract or the files)."""
+    from agrolake.errors import UsageError
+    from agrolake.replay import replay as replay_files
+
+    if bool(keys) == all_:
+        raise UsageError("give the keys to replay, or --all")
+    restored = replay_files(_lake(), None if all_ else list(keys or []))
+    out.print(f"replay: {len(restored)} files back in landing; `agrolake run` processes them")
+
+
+@app.command()
+def demo(
+    folder: Annotated[
+        Path | None, typer.Option(help="Where to write the sample files (default: under home).")
+    ] = None,
+) -> None:
+    """Generate sample farm files (a few bad ones too), ingest and run them, show the lake."""
+    from agrolake.landing import process_landing
+    from agrolake.samples import write_demo_set
+    from agrolake.uploads import upload
+
+    lake = _lake()
+    folder = folder or lake.settings.home / "demo-files"
+    files = write_demo_set(folder)
+    out.print(f"demo: wrote {len(files)} sample files to {folder}")
+    uploaded = upload(lake, [folder])
+    out.print(f"ingest: {len(uploaded)} files into landing")
+    out.print(process_landing(lake).line())
+    status(json_output=False)
+    invalid(json_output=False)
+
+
+def main() -> None:
+    """Entry point: agrolake errors become one line and a non-zero exit."""
+    verbose = any(arg in ("--verbose", "-v") for arg in sys.argv[1:])
+    try:
+        app(standalone_mode=False)
+    except click.exceptions.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except AgrolakeError as exc:
+        if verbose:
+            traceback.print_exc()
+        err.print(f"error: {exc.message}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except Exception as exc:  # the last net: a user never sees a bare traceback
+        if verbose:
+            traceback.print_exc()
+        err.print(
+            f"error: unexpected {type(exc).__name__}: {exc} (run with --verbose for details)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(2)

@@ -1,0 +1,17 @@
+"""PYSTACIL field app export: dated tasks per enclosure."""
+
+from agrolake.contracts.base import DatasetContract, TableContract
+
+CONTRACT = DatasetContract(
+    id="erp.activities",
+    source="PYSTACIL",
+    description="Field activities: date (dd/mm/yyyy), task-product-dose, parcel, enclosure id.",
+    formats=("xlsx", "xls", "csv"),
+    tables=(
+        TableContract(
+            sheet="Hoja1", required=("FECHA", "TAREA-PRODUCTO-DOSIS", "PARCELA", "RECINTO ID")
+        ),
+    ),
+    name_pattern=r"activ|tareas|pystacil",
+    read_options={"date_format": "%d/%m/%Y"},
+)

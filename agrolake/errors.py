@@ -1,0 +1,78 @@
+"""The one error tree of agrolake.
+
+    AgrolakeError
+    ├── ConfigError          settings that cannot work (terminal)
+    ├── StorageError         the object store failed
+    │   ├── ObjectNotFound       (terminal)
+    │   ├── ObjectExists         create-only put found an object (terminal)
+    │   └── StorageUnavailable   network, throttling, 5xx (transient)
+    ├── CatalogError         the catalog database failed
+    │   └── CatalogUnavailable   connection lost, locked (transient)
+    ├── FileRejected         a landing file fails its contract (terminal, reported)
+    └── UsageError           a command was called wrongly (terminal)
+
+Third-party errors are translated once, where they are raised, with
+``raise ... from exc``; messages say what was tried and what to do next and never
+carry secrets. ``transient`` tells a retry loop whether trying again can help.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AgrolakeError(Exception):
+    """Base of every error agrolake raises on purpose."""
+
+    transient: bool = False
+
+    def __init__(self, message: str, **facts: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.facts = facts
+
+
+class ConfigError(AgrolakeError):
+    """A setting is missing or cannot work."""
+
+
+class StorageError(AgrolakeError):
+    """An object store operation failed."""
+
+
+class ObjectNotFound(StorageError):
+    """The object does not exist (any more)."""
+
+
+class ObjectExists(StorageError):
+    """A create-only write found an object at the key."""
+
+
+class StorageUnavailable(StorageError):
+    """The store could not be reached or answered with a server error."""
+
+    transient = True
+
+
+class CatalogError(AgrolakeError):
+    """A catalog operation failed."""
+
+
+class CatalogUnavailable(CatalogError):
+    """The catalog database could not be reached or was locked."""
+
+    transient = True
+
+
+class FileRejected(AgrolakeError):
+    """A landing file fails its dataset contract; ``reason`` is one line."""
+
+    def __init__(self, reason: str, *, code: str, **details: Any) -> None:
+        super().__init__(reason, code=code, **details)
+        self.reason = reason
+        self.code = code
+        self.details = details
+
+
+class UsageError(AgrolakeError):
+    """A command or function was called with arguments that cannot work."""

@@ -1,0 +1,46 @@
+"""The lake: settings, object store and catalog, built once and passed down."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from agrolake.catalog import Catalog
+from agrolake.settings import Settings, load_settings
+from agrolake.storage import ObjectStore
+
+
+@dataclass
+class Lake:
+    """Everything a zone transition needs; the CLI and the flows build one each."""
+
+    settings: Settings
+    worker: str = field(
+        default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+    )
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Lake:
+        return cls(load_settings(**overrides))
+
+    @cached_property
+    def store(self) -> ObjectStore:
+        return ObjectStore(self.settings)
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        return Catalog(self.settings.catalog)
+
+    def init(self) -> list[str]:
+        """Create the zone buckets and bring the catalog up to date; idempotent."""
+        self.settings.home.mkdir(parents=True, exist_ok=True)
+        buckets = self.store.ensure_buckets()
+        self.catalog.migrate()
+        return buckets
+
+    def close(self) -> None:
+        if "catalog" in self.__dict__:
+            self.catalog.dispose()

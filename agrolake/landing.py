@@ -1,0 +1,333 @@
+"""Landing → raw or invalid: exactly once, nothing lost, every rejection explained.
+
+For each landing object: claim it in the catalog, stream it to a spool file
+(hashing on the way), read its structure, recognise its dataset contract, then
+copy the unchanged bytes to raw (or to ``invalid/`` with a reason report), verify
+the copy, record the outcome, and only then delete the landing object.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from agrolake.catalog import DUPLICATE, INVALID, RAW, Claim, utcnow
+from agrolake.contracts import DatasetContract, recognise
+from agrolake.errors import AgrolakeError, FileRejected, ObjectExists, ObjectNotFound, StorageError
+from agrolake.lake import Lake
+from agrolake.readers import read_sample
+from agrolake.storage import ObjectInfo
+
+INVALID_PREFIX = "invalid/"
+REASON_SUFFIX = ".reason.json"
+MAX_ATTEMPTS = 3
+CONTENT_TYPES = {
+    "csv": "text/csv",
+    "json": "application/json",
+    "parquet": "application/vnd.apache.parquet",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "xls": "application/vnd.ms-excel",
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one landing object."""
+
+    ingest_id: str
+    landing_key: str
+    status: str  # raw, invalid, duplicate, retry (failed now, tried again later), lost
+    size: int = 0
+    dataset: str | None = None
+    key: str | None = None  # where the bytes are now: raw key or invalid key
+    reason: str | None = None
+
+
+@dataclass
+class LandingSummary:
+    outcomes: list[Outcome] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def counts(self) -> Counter[str]:
+        return Counter(o.status for o in self.outcomes)
+
+    @property
+    def bytes(self) -> int:
+        return sum(o.size for o in self.outcomes)
+
+    def line(self) -> str:
+        counts = (
+            ", ".join(f"{status} {n}" for status, n in sorted(self.counts.items())) or "nothing"
+        )
+        return (
+            f"landing: {len(self.outcomes)} files → {counts} "
+            f"({self.bytes / 1e6:.1f} MB in {self.seconds:.1f} s)"
+        )
+
+
+def safe_name(key: str) -> str:
+    """The last part of a key as a file name for zone keys: no separators, dots or controls."""
+    name = key.rstrip("/").rsplit("/", 1)[-1]
+    name = re.sub(r"[^\w.\-]+", "_", name).strip("._") or "file"
+    return name[:180]
+
+
+def pending(lake: Lake) -> Iterator[ObjectInfo]:
+    """Landing objects waiting to be processed (not rejected ones, not folder markers)."""
+    for info in lake.store.list("landing"):
+        if not info.key.startswith(INVALID_PREFIX) and not info.key.endswith("/"):
+            yield info
+
+
+def process_landing(
+    lake: Lake,
+    *,
+    max_files: int | None = None,
+    on_listed: Callable[[int], None] | None = None,
+    on_outcome: Callable[[Outcome], None] | None = None,
+) -> LandingSummary:
+    """Process landing until nothing claimable is left (or ``max_files`` are done)."""
+    started = time.perf_counter()
+    summary = LandingSummary()
+    tried: set[str] = set()
+    lease = timedelta(seconds=lake.settings.lease_seconds)
+    with tempfile.TemporaryDirectory(prefix="agrolake-landing-") as spool:
+        while max_files is None or len(summary.outcomes) < max_files:
+            waiting = [o for o in pending(lake) if f"{o.key}\0{o.version}" not in tried]
+            if on_listed:
+                on_listed(len(waiting))
+            progressed = False
+            for start in range(0, len(waiting), lake.settings.batch_size):
+                batch = waiting[start : start + lake.settings.batch_size]
+                tried.update(f"{o.key}\0{o.version}" for o in batch)
+                claims = lake.catalog.claim(batch, lake.worker, lease)
+                claimed_at = time.monotonic()
+                for index, claim in enumerate(claims):
+                    if max_files is not None and len(summary.outcomes) >= max_files:
+                        break
+                    if time.monotonic() - claimed_at > lease.total_seconds() / 2:
+                        # A slow batch keeps its leases, so no one takes over live work.
+                        rest = [c.ingest_id for c in claims[index:] if not c.finished]
+                        lake.catalog.renew(rest, lake.worker, lease)
+                        claimed_at = time.monotonic()
+                    outcome = land_one(lake, claim, Path(spool))
+                    summary.outcomes.append(outcome)
+                    progressed = True
+                    if on_outcome:
+                        on_outcome(outcome)
+            if not progressed:
+                break
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def land_one(lake: Lake, claim: Claim, spool: Path) -> Outcome:
+    """Take one claimed landing object to raw, invalid or duplicate."""
+    if claim.finished:
+        return _clean_up(lake, claim)
+    if claim.attempts > MAX_ATTEMPTS:
+        previous = (lake.catalog.get(claim.ingest_id) or {}).get("reason") or "unknown error"
+        rejection = FileRejected(
+            f"processing failed {MAX_ATTEMPTS} times; last error: {previous}",
+            code="processing_failed",
+        )
+        return _reject(lake, claim, rejection, sha256=None)
+    try:
+        return _land(lake, claim, spool)
+    except AgrolakeError as exc:
+        # Storage or catalog trouble: the claim stays, so the file is tried again later.
+        lake.catalog.finish_attempt(claim.ingest_id, lake.worker, exc.message)
+        return Outcome(claim.ingest_id, claim.obj.key, "retry", claim.obj.size, reason=exc.message)
+
+
+def _land(lake: Lake, claim: Claim, spool: Path) -> Outcome:
+    obj, settings = claim.obj, lake.settings
+    name = obj.key.rsplit("/", 1)[-1]
+    if obj.size > settings.max_file_bytes:
+        too_big = FileRejected(
+            f"{name} is {obj.size / 1024**2:.1f} MB, over the limit of {settings.max_file_mb:g} MB "
+            "(AGROLAKE_MAX_FILE_MB); it was not read",
+            code="too_large",
+            size=obj.size,
+            limit_mb=settings.max_file_mb,
+        )
+        return _reject(lake, claim, too_big, sha256=None)
+    path, sha256 = _spool(lake, obj, spool / claim.ingest_id)
+    try:
+        try:
+            sample = read_sample(path, name)
+            contract = recognise(sample, name)
+        except FileRejected as rejection:
+            return _reject(lake, claim, rejection, sha256=sha256)
+        owner = lake.catalog.own_content(sha256, claim.ingest_id)
+        if owner != claim.ingest_id:
+            return _duplicate(lake, claim, owner, sha256, contract)
+        return _to_raw(lake, claim, path, sha256, contract, sample.format, sample.options)
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _spool(lake: Lake, obj: ObjectInfo, path: Path) -> tuple[Path, str]:
+    digest = hashlib.sha256()
+    with path.open("wb") as out:
+        for chunk in lake.store.stream("landing", obj.key):
+            digest.update(chunk)
+            out.write(chunk)
+    return path, digest.hexdigest()
+
+
+def raw_key(contract: DatasetContract, ingest_id: str, name: str, when: datetime) -> str:
+    return f"{contract.source}/{contract.id}/{when:%Y/%m/%d}/{ingest_id}-{safe_name(name)}"
+
+
+def _to_raw(
+    lake: Lake,
+    claim: Claim,
+    path: Path,
+    sha256: str,
+    contract: DatasetContract,
+    fmt: str,
+    options: dict[str, str],
+) -> Outcome:
+    now = utcnow()
+    key = raw_key(contract, claim.ingest_id, claim.obj.key, now)
+    metadata = {
+        "dataset": contract.id,
+        "source": contract.source,
+        "ingest-id": claim.ingest_id,
+        "ingested-at": now.isoformat(),
+        "sha256": sha256,
+        "original-key": claim.obj.key,
+        "contract-version": str(contract.version),
+    }
+    tags = {"dataset": contract.id, "source": contract.source, "zone": "raw"}
+    # ObjectExists: an earlier attempt of this same ingest wrote it; verified below.
+    with suppress(ObjectExists):
+        lake.store.put(
+            "raw", key, path, create_only=True, metadata=metadata,
+            content_type=CONTENT_TYPES.get(fmt), tags=tags,
+        )  # fmt: skip
+    _verify(lake, "raw", key, claim.obj.size)
+    recorded = lake.catalog.finish(
+        claim.ingest_id,
+        lake.worker,
+        RAW,
+        sha256=sha256,
+        dataset=contract.id,
+        source=contract.source,
+        contract_version=contract.version,
+        raw_key=key,
+        details={"format": fmt, **options},
+    )
+    if not recorded:
+        return Outcome(claim.ingest_id, claim.obj.key, "lost", claim.obj.size, contract.id, key)
+    _delete_landing(lake, claim.obj)
+    return Outcome(claim.ingest_id, claim.obj.key, RAW, claim.obj.size, contract.id, key)
+
+
+def _duplicate(
+    lake: Lake, claim: Claim, owner: str, sha256: str, contract: DatasetContract
+) -> Outcome:
+    first = lake.catalog.get(owner) or {}
+    reason = (
+        f"same bytes as ingest {owner} ({first.get('original_name', '?')}), "
+        f"already in raw at {first.get('raw_key') or 'its raw key'}"
+    )
+    recorded = lake.catalog.finish(
+        claim.ingest_id, lake.worker, DUPLICATE, sha256=sha256, dataset=contract.id,
+        source=contract.source, duplicate_of=owner, reason=reason,
+    )  # fmt: skip
+    if not recorded:
+        return Outcome(claim.ingest_id, claim.obj.key, "lost", claim.obj.size, contract.id)
+    _delete_landing(lake, claim.obj)
+    return Outcome(
+        claim.ingest_id, claim.obj.key, DUPLICATE, claim.obj.size, contract.id,
+        first.get("raw_key"), reason,
+    )  # fmt: skip
+
+
+def invalid_key(ingest_id: str, name: str, when: datetime) -> str:
+    return f"{INVALID_PREFIX}{when:%Y-%m-%d}/{ingest_id}-{safe_name(name)}"
+
+
+def _reject(lake: Lake, claim: Claim, rejection: FileRejected, sha256: str | None) -> Outcome:
+    now = utcnow()
+    key = invalid_key(claim.ingest_id, claim.obj.key, now)
+    report: dict[str, Any] = {
+        "ingest_id": claim.ingest_id,
+        "original_key": claim.obj.key,
+        "original_name": claim.obj.key.rsplit("/", 1)[-1],
+        "size": claim.obj.size,
+        "sha256": sha256,
+        "rejected_at": now.isoformat(),
+        "code": rejection.code,
+        "reason": rejection.reason,
+        "details": rejection.details,
+    }
+    with suppress(ObjectExists):  # an earlier attempt of this same ingest copied it
+        lake.store.copy("landing", claim.obj.key, "landing", key, create_only=True)
+    lake.store.put(
+        "landing",
+        key + REASON_SUFFIX,
+        json.dumps(report, ensure_ascii=False, indent=2, default=str).encode(),
+        content_type="application/json",
+    )
+    _verify(lake, "landing", key, claim.obj.size)
+    if sha256:
+        lake.catalog.release_content(sha256, claim.ingest_id)
+    recorded = lake.catalog.finish(
+        claim.ingest_id, lake.worker, INVALID, sha256=sha256, reason=rejection.reason,
+        details=report, invalid_key=key, dataset=rejection.details.get("dataset"),
+    )  # fmt: skip
+    if not recorded:
+        return Outcome(claim.ingest_id, claim.obj.key, "lost", claim.obj.size, key=key)
+    _delete_landing(lake, claim.obj)
+    return Outcome(
+        claim.ingest_id, claim.obj.key, INVALID, claim.obj.size,
+        rejection.details.get("dataset"), key, rejection.reason,
+    )  # fmt: skip
+
+
+def _verify(lake: Lake, zone: Any, key: str, size: int) -> None:
+    written = lake.store.head(zone, key)
+    if written.size != size:
+        raise StorageError(
+            f"copy check failed for {lake.store.describe(zone, key)}: "
+            f"{written.size} bytes written, {size} expected; the landing file is kept",
+            zone=zone,
+            key=key,
+        )
+
+
+def _delete_landing(lake: Lake, obj: ObjectInfo) -> None:
+    """Delete the landing object, unless someone uploaded a new version meanwhile."""
+    try:
+        current = lake.store.head("landing", obj.key)
+    except ObjectNotFound:
+        return
+    if current.version == obj.version:
+        lake.store.delete("landing", obj.key)
+
+
+def _clean_up(lake: Lake, claim: Claim) -> Outcome:
+    """Finish a landing object whose outcome was recorded but not yet cleaned up."""
+    row = lake.catalog.get(claim.ingest_id) or {}
+    where = row.get("raw_key") or row.get("invalid_key")
+    zone = "raw" if row.get("raw_key") else "landing"
+    if (where and lake.store.exists(zone, where)) or row.get("status") == DUPLICATE:
+        _delete_landing(lake, claim.obj)
+    return Outcome(
+        claim.ingest_id, claim.obj.key, claim.status, claim.obj.size,
+        row.get("dataset"), where, row.get("reason"),
+    )  # fmt: skip

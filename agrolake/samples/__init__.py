@@ -1,0 +1,32 @@
+"""Deterministic generators of realistic sample files for demos, tests and benchmarks.
+
+Every generator takes an explicit ``seed`` and uses its own ``random.Random``
+(no global state), so the same seed always writes byte-identical files.
+Pure library code: no orchestration or CLI imports.
+"""
+
+from agrolake.samples.activities import (
+    ACTIVITY_HEADERS,
+    write_activities,
+    write_bulk_csv,
+)
+from agrolake.samples.demo import write_bad_files, write_demo_set
+from agrolake.samples.parcels import (
+    PARCEL_HEADERS,
+    TREATMENT_HEADERS,
+    write_parcels_and_treatments,
+)
+from agrolake.samples.wine import WINE_COLUMNS, write_wine_quality
+
+__all__ = [
+    "ACTIVITY_HEADERS",
+    "PARCEL_HEADERS",
+    "TREATMENT_HEADERS",
+    "WINE_COLUMNS",
+    "write_activities",
+    "write_bad_files",
+    "write_bulk_csv",
+    "write_demo_set",
+    "write_parcels_and_treatments",
+    "write_wine_quality",
+]

@@ -1,0 +1,112 @@
+"""Deliberately bad files and the small demo set that mixes them with good ones."""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+from pathlib import Path
+
+from agrolake.samples.activities import ACTIVITY_HEADERS, write_activities
+from agrolake.samples.parcels import write_parcels_and_treatments
+from agrolake.samples.wine import write_wine_quality
+
+INVENTORY_HEADERS = [
+    "Código artículo",
+    "Descripción",
+    "Familia",
+    "Stock",
+    "Unidad",
+    "Almacén",
+    "Precio medio €",
+]
+INVENTORY_ITEMS = [
+    ("Saco NPK 15-15-15 25 kg", "Fertilizantes", "saco"),
+    ("Garrafa glifosato 36% 20 l", "Fitosanitarios", "garrafa"),
+    ("Tijera de poda eléctrica", "Herramienta", "ud"),
+    ("Gotero autocompensante 4 l/h", "Riego", "ud"),
+    ("Tubería PE 16 mm (rollo 400 m)", "Riego", "rollo"),
+    ("Guantes nitrilo talla L", "EPI", "caja"),
+    ("Malla recolección almendra 8x12 m", "Recolección", "ud"),
+    ("Gasóleo agrícola B", "Combustible", "l"),
+]
+
+
+def _inventory_csv(rng: random.Random) -> bytes:
+    # An unrelated ERP stock export: plausible CSV, matches no agrolake dataset.
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(INVENTORY_HEADERS)
+    for i, (name, family, unit) in enumerate(INVENTORY_ITEMS * 3):
+        writer.writerow(
+            [
+                f"ART-{1000 + i}",
+                name,
+                family,
+                rng.randint(0, 400),
+                unit,
+                rng.choice(["Nave 1", "Nave 2", "Caseta riego"]),
+                f"{rng.uniform(0.8, 250):.2f}".replace(".", ","),
+            ]
+        )
+    return buf.getvalue().encode("utf-8")
+
+
+def write_bad_files(folder: Path, *, seed: int) -> list[Path]:
+    """Write five files that must each fail ingestion for a different reason.
+
+    In order: an unrelated inventory CSV (matches no dataset), a parcels
+    workbook whose ``Parcelas`` sheet lacks the required ``Recinto`` and
+    ``Cosecha`` columns, a header-only activities CSV, a zero-byte file and
+    binary garbage named ``.csv``.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(f"{seed}:bad")
+    inventory = folder / "inventario_almacen_2024.csv"
+    inventory.write_bytes(_inventory_csv(rng))
+    incomplete = write_parcels_and_treatments(
+        folder / "Recintos_Almendros_sin_recinto.xlsx",
+        rows=12,
+        seed=seed,
+        _drop=("Recinto", "Cosecha"),
+    )
+    header_only = folder / "actividades_solo_cabecera.csv"
+    header_only.write_text(",".join(ACTIVITY_HEADERS) + "\n", encoding="utf-8")
+    empty = folder / "exportacion_vacia.csv"
+    empty.write_bytes(b"")
+    garbage = folder / "tratamientos_corrupto.csv"
+    # NUL and 0xFF guarantee it is neither text nor UTF-8, whatever the random tail.
+    garbage.write_bytes(b"\x00\xff\xfe\x89" + rng.randbytes(4092))
+    return [inventory, incomplete, header_only, empty, garbage]
+
+
+def write_demo_set(folder: Path, *, seed: int = 7) -> list[Path]:
+    """Write a small landing-zone demo: good files of every dataset plus the bad files.
+
+    One parcels + treatments workbook (40 parcels), an activities xlsx and csv
+    (referring to enclosures of that workbook), the full wine CSV in comma
+    form, a semicolon / quoted-header wine subset (UCI form) and
+    :func:`write_bad_files`. Returns every path written.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    good = [
+        write_parcels_and_treatments(
+            folder / "Recintos_Almendros_Cercanos_y_Otros_Cultivos.xlsx", rows=40, seed=seed
+        ),
+        write_activities(folder / "Actividades_PYSTACIL.xlsx", rows=120, seed=seed),
+        # Other rows than the xlsx, same enclosures: two exports of one farm diary.
+        write_activities(
+            folder / "actividades_pystacil_export.csv", rows=80, seed=seed + 1, _parcel_seed=seed
+        ),
+        write_wine_quality(folder / "winequality-red.csv"),
+        write_wine_quality(
+            folder / "winequality-red-uci-subset.csv",
+            rows=400,
+            seed=seed,
+            delimiter=";",
+            quoted_header=True,
+        ),
+    ]
+    return good + write_bad_files(folder, seed=seed)

@@ -1,0 +1,158 @@
+"""One typed settings object, read once from ``AGROLAKE_*`` variables and ``.env``.
+
+Everything else receives the object (or a part of it); no module reads the
+environment on its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from agrolake.errors import ConfigError
+
+Zone = Literal["landing", "raw", "trusted", "refined"]
+ZONES: tuple[Zone, ...] = ("landing", "raw", "trusted", "refined")
+
+
+@dataclass(frozen=True)
+class S3Credentials:
+    """The S3 endpoint and keys, mapped once for every client that needs them."""
+
+    endpoint_url: str | None
+    access_key_id: str | None
+    secret_access_key: SecretStr | None
+    region: str
+
+    def to_obstore(self) -> dict[str, Any]:
+        """Keyword arguments for ``obstore.store.S3Store``."""
+        config: dict[str, Any] = {"region": self.region}
+        if self.endpoint_url:
+            config["endpoint"] = self.endpoint_url
+            # Path-style addressing: MinIO and SeaweedFS do not serve bucket subdomains.
+            config["virtual_hosted_style_request"] = False
+        if self.access_key_id:
+            config["access_key_id"] = self.access_key_id
+        if self.secret_access_key:
+            config["secret_access_key"] = self.secret_access_key.get_secret_value()
+        client = {"allow_http": bool(self.endpoint_url and self.endpoint_url.startswith("http:"))}
+        return {"config": config, "client_options": client}
+
+    def to_boto3(self) -> dict[str, Any]:
+        """Keyword arguments for ``boto3.client("s3", ...)``."""
+        kwargs: dict[str, Any] = {"region_name": self.region}
+        if self.endpoint_url:
+            kwargs["endpoint_url"] = self.endpoint_url
+        if self.access_key_id:
+            kwargs["aws_access_key_id"] = self.access_key_id
+        if self.secret_access_key:
+            kwargs["aws_secret_access_key"] = self.secret_access_key.get_secret_value()
+        return kwargs
+
+
+class Settings(BaseSettings):
+    """agrolake's settings; each field is read from ``AGROLAKE_<FIELD>``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AGROLAKE_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    home: Path = Field(
+        Path(".agrolake"),
+        description="Folder for the embedded profile: the lake folder and SQLite files.",
+    )
+    storage_url: str | None = Field(
+        None,
+        description="Where the zone buckets live: a folder path or file:// URL, or s3:// "
+        "for an S3 endpoint. Default: the folder lake/ under the home.",
+    )
+    s3_endpoint_url: str | None = Field(
+        None, description="S3 endpoint, e.g. http://127.0.0.1:9000 for MinIO; unset for AWS."
+    )
+    s3_access_key_id: str | None = Field(None, description="S3 access key id.")
+    s3_secret_access_key: SecretStr | None = Field(None, description="S3 secret access key.")
+    s3_region: str = Field("us-east-1", description="S3 region (MinIO accepts any).")
+    bucket_landing: str = Field("landing-zone", description="Bucket of the landing zone.")
+    bucket_raw: str = Field("raw-zone", description="Bucket of the raw zone.")
+    bucket_trusted: str = Field("trusted-zone", description="Bucket of the trusted zone.")
+    bucket_refined: str = Field("refined-zone", description="Bucket of the refined zone.")
+    catalog_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the catalog: default SQLite under the home; "
+        "postgresql+psycopg://user:password@host/db in production.",
+    )
+    max_file_mb: float = Field(
+        512.0, gt=0, description="Landing files larger than this are rejected unread."
+    )
+    lease_seconds: int = Field(
+        600,
+        gt=0,
+        description="How long a claim on a landing file lasts before another worker "
+        "may take it over (a worker that died).",
+    )
+    batch_size: int = Field(64, gt=0, description="Landing files claimed per catalog round trip.")
+
+    @field_validator("storage_url")
+    @classmethod
+    def _known_scheme(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        scheme = urlparse(value).scheme
+        if scheme not in ("", "file", "s3"):
+            raise ValueError(
+                f"storage URL scheme {scheme!r} is not supported; use a folder or s3://"
+            )
+        if scheme == "s3" and urlparse(value).netloc:
+            raise ValueError(
+                "give s3:// alone: bucket names come from AGROLAKE_BUCKET_LANDING and friends"
+            )
+        return value
+
+    @property
+    def uses_s3(self) -> bool:
+        return bool(self.storage_url and self.storage_url.startswith("s3:"))
+
+    @property
+    def lake_folder(self) -> Path:
+        """The folder holding one sub-folder per zone bucket (embedded profile)."""
+        if self.storage_url and not self.uses_s3:
+            parsed = urlparse(self.storage_url)
+            return Path(parsed.path if parsed.scheme == "file" else self.storage_url).resolve()
+        return (self.home / "lake").resolve()
+
+    @property
+    def catalog(self) -> str:
+        """The catalog URL, defaulting to SQLite under the home."""
+        return self.catalog_url or f"sqlite:///{(self.home / 'catalog.db').resolve()}"
+
+    @property
+    def s3(self) -> S3Credentials:
+        return S3Credentials(
+            self.s3_endpoint_url, self.s3_access_key_id, self.s3_secret_access_key, self.s3_region
+        )
+
+    def bucket(self, zone: Zone) -> str:
+        return str(getattr(self, f"bucket_{zone}"))
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings, turning validation errors into one readable line."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"AGROLAKE_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from exc

@@ -1,0 +1,35 @@
+"""Flow: landing → raw or invalid, for everything pending now.
+
+Run it on its own with ``python -m etl.landing`` from the project root; deploy
+it with ``prefect deploy``. One flow run takes a whole batch of files: the
+library loops over landing until nothing is left to claim.
+"""
+
+from __future__ import annotations
+
+from prefect import flow, task
+
+from agrolake.lake import Lake
+from agrolake.landing import process_landing
+
+
+@task(name="land-pending-files", retries=2, retry_delay_seconds=10)
+def land_pending_files(max_files: int | None = None) -> dict[str, int]:
+    lake = Lake.from_env()
+    try:
+        lake.init()
+        summary = process_landing(lake, max_files=max_files)
+    finally:
+        lake.close()
+    print(summary.line())
+    return dict(summary.counts)
+
+
+@flow(name="landing", log_prints=True)
+def landing(max_files: int | None = None) -> dict[str, int]:
+    """Move every pending landing file to raw, or to invalid with its reason."""
+    return land_pending_files(max_files)
+
+
+if __name__ == "__main__":
+    landing()

@@ -1,0 +1,70 @@
+"""The project's two set-up commands, on a machine that has only python3.
+
+    python3 scripts/dev.py demo    # install, then run `agrolake demo`
+    python3 scripts/dev.py test    # install, then lint and run the whole test suite
+
+It bootstraps uv (pinned) into .tools/ unless uv is on PATH, then installs the
+locked environment into .venv/ with `uv sync --locked`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+UV_VERSION = "0.13.9"
+PYTEST_NO_TESTS = 5
+
+
+def uv() -> str:
+    found = shutil.which("uv")
+    if found:
+        return found
+    tools = ROOT / ".tools"
+    local = tools / "bin" / "uv"
+    if not local.exists():
+        print(f"bootstrapping uv {UV_VERSION} into {tools}", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(tools)], check=True)
+        pip = [str(tools / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+        subprocess.run([*pip, f"uv=={UV_VERSION}"], check=True)
+    return str(local)
+
+
+def run(*args: str) -> int:
+    print("+", " ".join(args), flush=True)
+    return subprocess.run(args, cwd=ROOT, check=False).returncode
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in ("demo", "test", "check"):
+        print(__doc__)
+        return 2
+    os.environ.setdefault("UV_PYTHON", sys.executable)
+    tool = uv()
+    if run(tool, "sync", "--locked") != 0:
+        return 1
+    command, rest = argv[0], argv[1:]
+    if command == "demo":
+        return run(tool, "run", "--no-sync", "agrolake", "demo", *rest)
+    for check in (
+        ("ruff", "check", "."),
+        ("ruff", "format", "--check", "."),
+        ("lint-imports",),
+    ):
+        if run(tool, "run", "--no-sync", *check) != 0:
+            return 1
+    if command == "check":
+        return run(tool, "run", "--no-sync", "mypy")
+    code = run(tool, "run", "--no-sync", "pytest", *rest)
+    if code == PYTEST_NO_TESTS:
+        print("pytest collected no tests: that is a failure here", flush=True)
+        return 1
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

