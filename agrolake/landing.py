@@ -275,8 +275,8 @@ def _reject(lake: Lake, claim: Claim, rejection: FileRejected, sha256: str | Non
         "reason": rejection.reason,
         "details": rejection.details,
     }
-    with suppress(ObjectExists):  # an earlier attempt of this same ingest copied it
-        lake.store.copy("landing", claim.obj.key, "landing", key, create_only=True)
+    # The key holds the ingest id: overwriting can only replace this ingest's own copy.
+    lake.store.copy("landing", claim.obj.key, "landing", key)
     lake.store.put(
         "landing",
         key + REASON_SUFFIX,
@@ -316,7 +316,9 @@ def _delete_landing(lake: Lake, obj: ObjectInfo) -> None:
         current = lake.store.head("landing", obj.key)
     except ObjectNotFound:
         return
-    if current.version == obj.version:
+    # Not `version`: listings and HEAD report modification times at different precisions.
+    same = (current.etag, current.size) == (obj.etag, obj.size)
+    if same and (obj.etag or current.last_modified == obj.last_modified):
         lake.store.delete("landing", obj.key)
 
 

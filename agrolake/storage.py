@@ -86,9 +86,9 @@ class ObjectStore:
         where = self.describe(zone, key)
         try:
             yield
-        except obs_errors.NotFoundError as exc:
+        except (obs_errors.NotFoundError, FileNotFoundError) as exc:
             raise ObjectNotFound(f"{action} {where}: no such object", zone=zone, key=key) from exc
-        except (obs_errors.AlreadyExistsError, obs_errors.PreconditionError) as exc:
+        except (obs_errors.AlreadyExistsError, obs_errors.PreconditionError, FileExistsError) as exc:
             raise ObjectExists(
                 f"{action} {where}: an object exists there", zone=zone, key=key
             ) from exc
@@ -99,7 +99,7 @@ class ObjectStore:
                 zone=zone,
                 key=key,
             ) from exc
-        except obs_errors.InvalidPathError as exc:
+        except (obs_errors.InvalidPathError, ValueError) as exc:  # ValueError: unparsable key
             raise StorageError(f"{action} {where}: invalid key", zone=zone, key=key) from exc
         except (obs_errors.BaseError, OSError) as exc:
             detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -192,8 +192,13 @@ class ObjectStore:
     def copy(
         self, zone: Zone, key: str, to_zone: Zone, to_key: str, *, create_only: bool = False
     ) -> None:
-        """Copy an object; inside one bucket the server copies, across buckets it streams."""
-        if self._settings.bucket(zone) == self._settings.bucket(to_zone):
+        """Copy an object; inside one bucket the server copies, across buckets it streams.
+
+        S3 has no copy-if-absent, so a create-only copy streams through a
+        create-only put (If-None-Match) instead of a server-side copy.
+        """
+        same_bucket = self._settings.bucket(zone) == self._settings.bucket(to_zone)
+        if same_bucket and not (create_only and self.is_s3):
             with self._translated("copy", zone, key):
                 obstore.copy(self._store(zone), key, to_key, overwrite=not create_only)
             return

@@ -11,6 +11,7 @@ and logs there, so a failure can be diagnosed after the fact.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import re
 import secrets
@@ -27,8 +28,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 if TYPE_CHECKING:
-    import pgserver
     import psutil
+    from pgserver.postgres_server import PostgresServer as _PgServer
 
 __all__ = ["PostgresServer", "S3Server", "ServiceStartError", "start_postgres", "start_seaweedfs"]
 
@@ -128,7 +129,7 @@ class S3Server:
         )
 
     def stop(self, timeout: float = 30.0) -> None:
-        """SIGTERM, wait up to ``timeout`` s (a clean stop takes ~4 s), then SIGKILL. Idempotent."""
+        """SIGTERM, wait up to ``timeout`` s (a clean stop takes ~2 s), then SIGKILL. Idempotent."""
         atexit.unregister(self.stop)
         proc = self._proc
         if proc.poll() is None:
@@ -162,14 +163,33 @@ class S3Server:
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, sig)
-    except ProcessLookupError:
+
+
+_PROBE_BUCKET = "services-readiness-probe"
+
+
+def _probe_s3(client: Any) -> None:
+    """One signed write/read/delete round trip through the S3 gateway, filer and volume.
+
+    ListBuckets alone is not enough: it succeeds while object writes can still fail (e.g.
+    with a wrong -ip, PutObject returns InternalError). The probe bucket is removed again,
+    so tests start from an empty server.
+    """
+    try:
+        client.create_bucket(Bucket=_PROBE_BUCKET)
+    except client.exceptions.BucketAlreadyOwnedByYou:  # left by a failed earlier probe
         pass
+    client.put_object(Bucket=_PROBE_BUCKET, Key="probe", Body=b"ok")
+    if client.get_object(Bucket=_PROBE_BUCKET, Key="probe")["Body"].read() != b"ok":
+        raise RuntimeError("probe object read back wrong")
+    client.delete_object(Bucket=_PROBE_BUCKET, Key="probe")
+    client.delete_bucket(Bucket=_PROBE_BUCKET)
 
 
 def _wait_s3_ready(server: S3Server, timeout: float) -> None:
-    """Poll until a *signed* ListBuckets succeeds: the port opens before IAM is loaded."""
+    """Poll :func:`_probe_s3` until it succeeds, failing fast if weed exits."""
     import boto3
     from botocore.config import Config
 
@@ -190,9 +210,9 @@ def _wait_s3_ready(server: S3Server, timeout: float) -> None:
                 f"log {server.log_path}:\n{_log_tail(server.log_path)}"
             )
         try:
-            client.list_buckets()
+            _probe_s3(client)
             return
-        except Exception as exc:  # connection refused, 5xx, auth not loaded yet...
+        except Exception as exc:  # connection refused, 5xx, volume not registered yet...
             last_error = exc
         time.sleep(0.25)
     raise ServiceStartError(
@@ -206,7 +226,7 @@ def start_seaweedfs(workdir: Path, *, timeout: float = 60.0, attempts: int = 3) 
 
     Data goes to ``workdir/data``; stdout+stderr to ``workdir/weed.log``. Every listening
     port is set explicitly (several default to fixed, commonly-used numbers), so parallel
-    instances do not collide. Returns once a signed S3 request succeeds (~1-2 s here).
+    instances do not collide. Returns once a signed S3 round trip succeeds (~1 s here).
     Raises :class:`ServiceStartError` with the log tail if it does not come up.
     """
     workdir = Path(workdir).resolve()
@@ -232,7 +252,10 @@ def start_seaweedfs(workdir: Path, *, timeout: float = 60.0, attempts: int = 3) 
             "-logtostderr",  # glog would otherwise drop weed.* files into $TMPDIR
             "mini",
             f"-dir={data_dir}",
-            f"-ip={_HOST}",  # address advertised between components
+            # Address the components advertise to each other; the default (an address
+            # guessed from the network setup) is unreachable when binding 127.0.0.1, and
+            # then every PutObject fails with InternalError.
+            f"-ip={_HOST}",
             f"-ip.bind={_HOST}",  # default is 0.0.0.0
             f"-master.port={master}",
             f"-master.port.grpc={master + _GRPC_OFFSET}",
@@ -334,7 +357,7 @@ class PostgresServer:
     pgdata: Path
     pid: int
     log_path: Path
-    _server: pgserver.PostgresServer = field(repr=False)
+    _server: _PgServer = field(repr=False)
     _postmaster: psutil.Process = field(repr=False)
 
     def url_for(self, database: str) -> str:
@@ -367,8 +390,10 @@ class PostgresServer:
         """Stop the server and wait until the postmaster is gone. Idempotent.
 
         First ``pgserver``'s own cleanup (``pg_ctl -w stop``, fast mode; afterwards its
-        atexit hook is a no-op). If the postmaster still runs after ``timeout`` s,
-        SIGTERM then SIGKILL go to that one process: the psutil handle taken at start checks
+        atexit hook is a no-op). It silently does nothing if ``.handle_pids.json`` lists
+        another live handle, so if the postmaster still runs after ``timeout`` s we signal
+        that one process ourselves: SIGINT (fast shutdown; SIGTERM would be "smart" and wait
+        for clients), SIGQUIT (immediate), SIGKILL. The psutil handle taken at start checks
         the process creation time, so a recycled PID is never signalled.
         """
         import psutil
@@ -376,11 +401,16 @@ class PostgresServer:
         atexit.unregister(self.stop)
         if _is_gone(self._postmaster):
             return
-        try:
+        # If pg_ctl fails (it gives up after 60 s), fall through to signals.
+        with contextlib.suppress(Exception):
             self._server.cleanup()
-        except Exception:  # pg_ctl failed or timed out: fall through to signals
-            pass
-        for sig, wait in ((None, timeout), (signal.SIGTERM, 10.0), (signal.SIGKILL, 10.0)):
+        steps: list[tuple[signal.Signals | None, float]] = [
+            (None, timeout),
+            (signal.SIGINT, 10.0),
+            (signal.SIGQUIT, 5.0),
+            (signal.SIGKILL, 5.0),
+        ]
+        for sig, wait in steps:
             if sig is not None:
                 try:
                     self._postmaster.send_signal(sig)
@@ -423,8 +453,9 @@ def start_postgres(workdir: Path) -> PostgresServer:
         # cleanup_mode="stop": if the caller forgets stop(), pgserver's atexit still stops it.
         server = pgserver.get_server(pgdata, cleanup_mode="stop")
     except Exception as exc:
+        log = pgdata / "log"
         raise ServiceStartError(
-            f"PostgreSQL failed to start: {exc!r}; log {pgdata / 'log'}:\n{_log_tail(pgdata / 'log')}"
+            f"PostgreSQL failed to start: {exc!r}; log {log}:\n{_log_tail(log)}"
         ) from exc
     info = server.get_postmaster_info()
     if info.socket_dir is None or info.process is None:
