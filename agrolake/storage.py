@@ -8,8 +8,9 @@ delta-rs and polars use).
 from __future__ import annotations
 
 import shutil
+import tempfile
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +24,7 @@ from obstore.store import LocalStore, S3Store
 from agrolake.errors import ObjectExists, ObjectNotFound, StorageError, StorageUnavailable
 from agrolake.settings import ZONES, Settings, Zone
 
-Payload = bytes | Path | IO[bytes] | Iterator[bytes]
+Payload = bytes | Path | IO[bytes]
 
 
 @dataclass(frozen=True)
@@ -202,11 +203,18 @@ class ObjectStore:
             with self._translated("copy", zone, key):
                 obstore.copy(self._store(zone), key, to_key, overwrite=not create_only)
             return
-        self.put(to_zone, to_key, self.stream(zone, key), create_only=create_only)
+        # obstore cannot consume one of its own streams inside a put (nested runtimes),
+        # so the bytes pass through a spool file: constant memory for any size.
+        with tempfile.TemporaryDirectory(prefix="agrolake-copy-") as folder:
+            spool = Path(folder) / "object"
+            with spool.open("wb") as out:
+                for chunk in self.stream(zone, key):
+                    out.write(chunk)
+            self.put(to_zone, to_key, spool, create_only=create_only)
 
     def delete(self, zone: Zone, key: str) -> None:
-        """Delete an object; deleting a missing object is not an error."""
-        with self._translated("delete", zone, key):
+        """Delete an object; deleting a missing object is not an error (as on S3)."""
+        with suppress(ObjectNotFound), self._translated("delete", zone, key):
             obstore.delete(self._store(zone), key)
 
     def delete_all(self, zone: Zone) -> None:

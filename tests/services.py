@@ -177,10 +177,9 @@ def _probe_s3(client: Any) -> None:
     with a wrong -ip, PutObject returns InternalError). The probe bucket is removed again,
     so tests start from an empty server.
     """
-    try:
+    # The bucket may be left over from an earlier, failed probe.
+    with contextlib.suppress(client.exceptions.BucketAlreadyOwnedByYou):
         client.create_bucket(Bucket=_PROBE_BUCKET)
-    except client.exceptions.BucketAlreadyOwnedByYou:  # left by a failed earlier probe
-        pass
     client.put_object(Bucket=_PROBE_BUCKET, Key="probe", Body=b"ok")
     if client.get_object(Bucket=_PROBE_BUCKET, Key="probe")["Body"].read() != b"ok":
         raise RuntimeError("probe object read back wrong")

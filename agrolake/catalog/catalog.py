@@ -17,6 +17,7 @@ from agrolake.storage import ObjectInfo
 
 CLAIMED, RAW, INVALID, DUPLICATE, REPLAYED = "claimed", "raw", "invalid", "duplicate", "replayed"
 FINISHED = (RAW, INVALID, DUPLICATE)
+CLEAN_UP_GRACE = timedelta(seconds=60)
 
 
 def utcnow() -> datetime:
@@ -121,10 +122,14 @@ class Catalog:
                 )
                 .returning(*returned)
             ).all()
+            # A finished ingest whose landing object is still listed: either its worker
+            # is deleting it right now, or it crashed before it could. Only the second
+            # is ours to clean up, so wait one grace period.
             leftover = conn.execute(
                 select(*returned)
                 .where(identity.in_(list(by_identity)))
                 .where(ingests.c.status.in_(FINISHED))
+                .where(ingests.c.updated_at < now - min(lease, CLEAN_UP_GRACE))
             ).all()
         return [
             Claim(

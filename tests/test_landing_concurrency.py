@@ -1,0 +1,113 @@
+"""Exactly once across processes: concurrent workers, and a worker killed mid-batch."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from agrolake.catalog import RAW
+from agrolake.lake import Lake
+from agrolake.landing import pending
+from agrolake.samples import WINE_COLUMNS
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+
+def wine_file(i: int) -> bytes:
+    """A distinct one-row wine file per ``i`` (distinct bytes: no duplicates)."""
+    values = [f"{7 + i / 1000:.3f}", "0.7", "0", "1.9", "0.076", "11", "34", "0.9978", "3.51"]
+    return (",".join(WINE_COLUMNS) + "\n" + ",".join([*values, "0.56", "9.4", "5"]) + "\n").encode()
+
+
+def start_worker(env: dict[str, str], *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.landing_worker", *extra],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def outcomes(worker: subprocess.Popen[str]) -> list[dict[str, str]]:
+    stdout, stderr = worker.communicate(timeout=300)
+    assert worker.returncode == 0, stderr
+    return [json.loads(line) for line in stdout.splitlines()]
+
+
+def assert_each_file_once_in_raw(lake: Lake, keys: list[str]) -> None:
+    rows = lake.catalog.find(status=RAW)
+    assert Counter(r["landing_key"] for r in rows) == Counter(keys), "one raw ingest per file"
+    raw_objects = [o.key for o in lake.store.list("raw")]
+    assert len(raw_objects) == len(keys), "one raw object per file"
+    assert sorted(raw_objects) == sorted(r["raw_key"] for r in rows)
+    assert list(pending(lake)) == [], "nothing left in landing"
+
+
+def test_four_processes_share_200_files_exactly_once(lake: Lake, lake_env: dict[str, str]) -> None:
+    keys = [f"lote/{i:03d}.csv" for i in range(200)]
+    for i, key in enumerate(keys):
+        lake.store.put("landing", key, wine_file(i))
+    env = {**lake_env, "AGROLAKE_BATCH_SIZE": "8"}
+
+    workers = [start_worker(env) for _ in range(4)]
+    results = [outcomes(w) for w in workers]
+
+    done = [o["key"] for result in results for o in result]
+    assert Counter(done) == Counter(keys), "every file processed by exactly one worker"
+    assert all(o["status"] == "raw" for result in results for o in result)
+    assert sum(1 for r in results if r) >= 2, "the work was shared"
+    assert_each_file_once_in_raw(lake, keys)
+
+
+def test_killed_worker_files_are_taken_over_after_the_lease(
+    lake: Lake, lake_env: dict[str, str]
+) -> None:
+    keys = [f"{i:02d}.csv" for i in range(12)]
+    for i, key in enumerate(keys):
+        lake.store.put("landing", key, wine_file(i))
+    env = {**lake_env, "AGROLAKE_LEASE_SECONDS": "3"}
+
+    victim = start_worker(env, "--die-at", "finish", "--nth", "5")
+    victim.communicate(timeout=120)
+    assert victim.returncode == -9, "the first worker was killed mid-batch"
+    claimed = lake.catalog.count_by_status()
+    assert claimed.get("claimed", 0) > 0, "it died holding claims"
+
+    early = outcomes(start_worker(env))  # the dead worker's leases are still live
+    assert early == []
+    time.sleep(3.5)
+    late = outcomes(start_worker(env))
+
+    assert len(late) == len(keys) - claimed.get("raw", 0)
+    assert_each_file_once_in_raw(lake, keys)
+    retried = [r for r in lake.catalog.find(status=RAW) if r["attempts"] == 2]
+    assert retried, "the dead worker's files kept their ingest ids and were tried again"
+
+
+def test_worker_killed_before_deleting_landing_is_cleaned_up_once(
+    lake: Lake, lake_env: dict[str, str]
+) -> None:
+    keys = [f"{i:02d}.csv" for i in range(4)]
+    for i, key in enumerate(keys):
+        lake.store.put("landing", key, wine_file(i))
+    env = {**lake_env, "AGROLAKE_LEASE_SECONDS": "2"}
+
+    victim = start_worker(env, "--die-at", "delete", "--nth", "2")
+    victim.communicate(timeout=120)
+    assert victim.returncode == -9
+    assert len(list(pending(lake))) == len(keys) - 1, "one recorded file is still in landing"
+    time.sleep(2.5)
+    late = outcomes(start_worker(env))
+
+    assert len(late) == len(keys) - 1  # the clean-up and the two untouched files
+    assert_each_file_once_in_raw(lake, keys)
