@@ -133,9 +133,9 @@ def invalid(json_output: JsonFlag = False) -> None:
     if not rows:
         out.print("no rejected files")
         return
-    table = Table("key", "reason", title="landing-zone/invalid", show_lines=True)
+    table = Table("file", "ingest id", "reason", title="landing-zone/invalid", show_lines=True)
     for row in rows:
-        table.add_row(row["key"], row["reason"])
+        table.add_row(row["original_name"], row["ingest_id"], row["reason"])
     out.print(table)
 
 

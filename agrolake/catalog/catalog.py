@@ -109,9 +109,11 @@ class Catalog:
                 .on_conflict_do_nothing(index_elements=["landing_key", "landing_version"])
                 .returning(*returned)
             ).all()
+            fresh = [row.ingest_id for row in new]
             taken = conn.execute(
                 update(ingests)
                 .where(identity.in_(list(by_identity)))
+                .where(ingests.c.ingest_id.not_in(fresh))
                 .where(ingests.c.status == CLAIMED)
                 .where(ingests.c.lease_until < now)
                 .values(

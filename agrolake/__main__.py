@@ -1,0 +1,3 @@
+from agrolake.cli import main
+
+main()
