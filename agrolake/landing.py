@@ -26,6 +26,7 @@ from agrolake.contracts import DatasetContract, recognise
 from agrolake.errors import AgrolakeError, FileRejected, ObjectExists, ObjectNotFound, StorageError
 from agrolake.lake import Lake
 from agrolake.readers import read_sample
+from agrolake.settings import Zone
 from agrolake.storage import ObjectInfo
 
 INVALID_PREFIX = "invalid/"
@@ -299,7 +300,7 @@ def _reject(lake: Lake, claim: Claim, rejection: FileRejected, sha256: str | Non
     )  # fmt: skip
 
 
-def _verify(lake: Lake, zone: Any, key: str, size: int) -> None:
+def _verify(lake: Lake, zone: Zone, key: str, size: int) -> None:
     written = lake.store.head(zone, key)
     if written.size != size:
         raise StorageError(
@@ -326,7 +327,7 @@ def _clean_up(lake: Lake, claim: Claim) -> Outcome:
     """Finish a landing object whose outcome was recorded but not yet cleaned up."""
     row = lake.catalog.get(claim.ingest_id) or {}
     where = row.get("raw_key") or row.get("invalid_key")
-    zone = "raw" if row.get("raw_key") else "landing"
+    zone: Zone = "raw" if row.get("raw_key") else "landing"
     if (where and lake.store.exists(zone, where)) or row.get("status") == DUPLICATE:
         _delete_landing(lake, claim.obj)
     return Outcome(

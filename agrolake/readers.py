@@ -129,13 +129,15 @@ def _read_csv(head: bytes, *, complete: bool) -> FileSample:
     except csv.Error as exc:
         raise FileRejected(f"the CSV cannot be parsed: {exc}", code="unreadable") from exc
     header = [cell.strip().strip('"').strip() for cell in records[0]]
-    body = [r for r in records[1 : SAMPLE_ROWS + 1] if any(cell.strip() for cell in r)]
+    body: list[list[str | None]] = [
+        list(r) for r in records[1 : SAMPLE_ROWS + 1] if any(cell.strip() for cell in r)
+    ]
     table = _text_table(None, header, body)
     options = {"encoding": encoding, "delimiter": delimiter}
     return FileSample("csv", [table], options)
 
 
-def _text_table(name: str | None, header: list[str], body: list[list[str]]) -> Table:
+def _text_table(name: str | None, header: list[str], body: list[list[str | None]]) -> Table:
     _check_header(name, header)
     width = len(header)
     columns = {

@@ -89,7 +89,11 @@ class ObjectStore:
             yield
         except (obs_errors.NotFoundError, FileNotFoundError) as exc:
             raise ObjectNotFound(f"{action} {where}: no such object", zone=zone, key=key) from exc
-        except (obs_errors.AlreadyExistsError, obs_errors.PreconditionError, FileExistsError) as exc:
+        except (
+            obs_errors.AlreadyExistsError,
+            obs_errors.PreconditionError,
+            FileExistsError,
+        ) as exc:
             raise ObjectExists(
                 f"{action} {where}: an object exists there", zone=zone, key=key
             ) from exc

@@ -2,6 +2,7 @@
 
     python3 scripts/dev.py demo    # install, then run `agrolake demo`
     python3 scripts/dev.py test    # install, then lint and run the whole test suite
+    python3 scripts/dev.py check   # install, then only the lint steps (ruff, imports, mypy)
 
 It bootstraps uv (pinned) into .tools/ unless uv is on PATH, then installs the
 locked environment into .venv/ with `uv sync --locked`.
@@ -54,11 +55,12 @@ def main(argv: list[str]) -> int:
         ("ruff", "check", "."),
         ("ruff", "format", "--check", "."),
         ("lint-imports",),
+        ("mypy",),
     ):
         if run(tool, "run", "--no-sync", *check) != 0:
             return 1
     if command == "check":
-        return run(tool, "run", "--no-sync", "mypy")
+        return 0
     code = run(tool, "run", "--no-sync", "pytest", *rest)
     if code == PYTEST_NO_TESTS:
         print("pytest collected no tests: that is a failure here", flush=True)

@@ -18,9 +18,11 @@ def test_every_library_module_is_under_the_import_rule() -> None:
     [rule] = [c for c in config["contracts"] if c["type"] == "forbidden"]
     assert {"prefect", "etl", "agrolake.cli"} <= set(rule["forbidden_modules"])
     listed = set(rule["source_modules"])
-    modules = {
-        f"agrolake.{m.name}" for m in pkgutil.iter_modules(agrolake.__path__)
-    } - ENTRY_POINTS - {"agrolake.data"}
+    modules = (
+        {f"agrolake.{m.name}" for m in pkgutil.iter_modules(agrolake.__path__)}
+        - ENTRY_POINTS
+        - {"agrolake.data"}
+    )
     assert modules <= listed, f"add to the import rule: {sorted(modules - listed)}"
 
 

@@ -47,7 +47,14 @@ def test_demo_then_status_invalid_and_replay_json_shapes(run) -> None:  # type: 
     rejected = json.loads(out)
     assert len(rejected) == 5
     for item in rejected:
-        assert set(item) == {"key", "original_name", "ingest_id", "rejected_at", "reason", "details"}
+        assert set(item) == {
+            "key",
+            "original_name",
+            "ingest_id",
+            "rejected_at",
+            "reason",
+            "details",
+        }
         assert item["key"].startswith("invalid/") and item["ingest_id"] in item["key"]
         assert item["reason"] and "\n" not in item["reason"]
         assert item["details"]["code"] and item["details"]["original_name"] == item["original_name"]
@@ -92,7 +99,11 @@ def test_ingest_keeps_both_files_with_one_name(run, tmp_path) -> None:  # type: 
         (("ingest", "/no/such/file.csv"), {}, "error: no such file or folder: /no/such/file.csv"),
         (("replay",), {}, "error: give the keys to replay, or --all"),
         (("replay", "nope"), {}, "error: not a rejected file: nope"),
-        (("status",), {"AGROLAKE_MAX_FILE_MB": "many"}, "error: invalid settings: AGROLAKE_MAX_FILE_MB"),
+        (
+            ("status",),
+            {"AGROLAKE_MAX_FILE_MB": "many"},
+            "error: invalid settings: AGROLAKE_MAX_FILE_MB",
+        ),
         (
             ("status",),
             {"AGROLAKE_CATALOG_URL": "postgresql+psycopg://u:topsecret@/x?host=/nonexistent"},
@@ -103,7 +114,7 @@ def test_ingest_keeps_both_files_with_one_name(run, tmp_path) -> None:  # type: 
 def test_errors_are_one_line_and_non_zero(run, monkeypatch, args, env, message) -> None:  # type: ignore[no-untyped-def]
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    code, out, err = run(*args)
+    code, _, err = run(*args)
     assert code == 1
     assert err.startswith(message), err
     assert len(err.strip().splitlines()) == 1

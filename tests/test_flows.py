@@ -21,7 +21,9 @@ def test_python_m_etl_landing_moves_files_to_raw(tmp_path: Path) -> None:
     home = tmp_path / "home"
     lake = Lake(Settings(home=home))
     lake.init()
-    lake.store.put("landing", "vino.csv", write_wine_quality(tmp_path / "w.csv", rows=20).read_bytes())
+    lake.store.put(
+        "landing", "vino.csv", write_wine_quality(tmp_path / "w.csv", rows=20).read_bytes()
+    )
     lake.store.put("landing", "roto.csv", b"\x00\x01")
     env = {
         **os.environ,

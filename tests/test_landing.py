@@ -40,9 +40,10 @@ def test_valid_file_goes_to_raw_unchanged_with_metadata(lake: Lake, tmp_path: Pa
         head = client.head_object(Bucket=bucket, Key=row["raw_key"])
         assert head["Metadata"]["ingest-id"] == row["ingest_id"]
         assert head["Metadata"]["sha256"] == row["sha256"]
-        assert head["Metadata"]["original-key"] == "uploads/vinos%20tintos.csv" or head[
-            "Metadata"
-        ]["original-key"] == "uploads/vinos tintos.csv"
+        assert (
+            head["Metadata"]["original-key"] == "uploads/vinos%20tintos.csv"
+            or head["Metadata"]["original-key"] == "uploads/vinos tintos.csv"
+        )
         assert head["ContentType"] == "text/csv"
         tags = client.get_object_tagging(Bucket=bucket, Key=row["raw_key"])["TagSet"]
         assert {"Key": "dataset", "Value": "lab.wine_quality"} in tags
@@ -160,8 +161,12 @@ def test_files_under_invalid_prefix_are_not_reprocessed(local_lake: Lake) -> Non
 
 
 @pytest.mark.parametrize("key", ["con espacios/año 2024.csv", "ñandú.csv"])
-def test_awkward_keys_are_sanitised_in_zone_keys(local_lake: Lake, key: str, tmp_path: Path) -> None:
-    land(local_lake, key, write_wine_quality(tmp_path / "w.csv", rows=5, seed=len(key)).read_bytes())
+def test_awkward_keys_are_sanitised_in_zone_keys(
+    local_lake: Lake, key: str, tmp_path: Path
+) -> None:
+    land(
+        local_lake, key, write_wine_quality(tmp_path / "w.csv", rows=5, seed=len(key)).read_bytes()
+    )
     [outcome] = process_landing(local_lake).outcomes
     assert outcome.status == "raw"
     assert " " not in outcome.key and "/.." not in outcome.key

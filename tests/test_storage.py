@@ -21,7 +21,10 @@ def test_stream_head_list_copy_delete(lake: Lake, tmp_path: Path) -> None:
     big = tmp_path / "big.bin"
     big.write_bytes(bytes(range(256)) * 40_000)  # 10 MB: a multipart put
     lake.store.put("landing", "dir/big.bin", big)
-    assert b"".join(lake.store.stream("landing", "dir/big.bin", chunk_size=1 << 20)) == big.read_bytes()
+    assert (
+        b"".join(lake.store.stream("landing", "dir/big.bin", chunk_size=1 << 20))
+        == big.read_bytes()
+    )
     assert lake.store.head("landing", "dir/big.bin").size == big.stat().st_size
 
     lake.store.copy("landing", "dir/big.bin", "landing", "copy/big.bin")
