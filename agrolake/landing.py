@@ -171,12 +171,23 @@ def _land(lake: Lake, claim: Claim, spool: Path) -> Outcome:
             contract = recognise(sample, name)
         except FileRejected as rejection:
             return _reject(lake, claim, rejection, sha256=sha256)
+        except Exception as exc:  # untrusted bytes: a parser bug must not stop the batch
+            unreadable = FileRejected(
+                f"{name} could not be read: {type(exc).__name__}: {_first_line(exc)}",
+                code="unreadable",
+            )
+            return _reject(lake, claim, unreadable, sha256=sha256)
         owner = lake.catalog.own_content(sha256, claim.ingest_id)
         if owner != claim.ingest_id:
             return _duplicate(lake, claim, owner, sha256, contract)
         return _to_raw(lake, claim, path, sha256, contract, sample.format, sample.options)
     finally:
         path.unlink(missing_ok=True)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else "no message"
 
 
 def _spool(lake: Lake, obj: ObjectInfo, path: Path) -> tuple[Path, str]:

@@ -171,3 +171,26 @@ def test_awkward_keys_are_sanitised_in_zone_keys(
     assert outcome.status == "raw"
     assert " " not in outcome.key and "/.." not in outcome.key
     assert local_lake.catalog.get(outcome.ingest_id)["original_name"] == key.rsplit("/", 1)[-1]
+
+
+def test_a_reader_crash_rejects_the_file_and_the_batch_goes_on(
+    local_lake: Lake, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import agrolake.landing
+
+    real = agrolake.landing.read_sample
+
+    def fragile(path: Path, name: str):  # type: ignore[no-untyped-def]
+        if name == "raro.csv":
+            raise IndexError("list index out of range")
+        return real(path, name)
+
+    monkeypatch.setattr(agrolake.landing, "read_sample", fragile)
+    land(local_lake, "raro.csv", b"a,b\n1,2\n")
+    land(local_lake, "vino.csv", write_wine_quality(tmp_path / "w.csv", rows=5).read_bytes())
+
+    by_key = {o.landing_key: o for o in process_landing(local_lake).outcomes}
+
+    assert by_key["vino.csv"].status == "raw"
+    assert by_key["raro.csv"].status == "invalid"
+    assert by_key["raro.csv"].reason == "raro.csv could not be read: IndexError: list index out of range"
