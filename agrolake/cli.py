@@ -84,26 +84,132 @@ def ingest(
 
 @app.command()
 def run(json_output: JsonFlag = False) -> None:
-    """Process everything pending now: landing → raw, or invalid with a reason."""
-    from agrolake.landing import process_landing
+    """Process everything pending: landing → raw (or invalid) → trusted → refined."""
+    from agrolake.pipeline import run_all
 
     lake = _lake()
     with _progress(not json_output) as progress:
         task = progress.add_task("landing", total=None)
-        summary = process_landing(
+        summary = run_all(
             lake,
             on_listed=lambda n: progress.update(task, total=n, completed=0),
             on_outcome=lambda _: progress.advance(task),
         )
     if json_output:
-        _print_json({"landing": dict(summary.counts), "seconds": round(summary.seconds, 3)})
+        _print_json(
+            {
+                "landing": dict(summary.landing.counts),
+                "trusted": [w.__dict__ for w in summary.trusted.writes],
+                "refined": [w.__dict__ for w in summary.refined.writes],
+                "failed": summary.trusted.failed,
+                "seconds": round(
+                    summary.landing.seconds + summary.trusted.seconds + summary.refined.seconds, 3
+                ),
+            }
+        )
         return
-    out.print(summary.line())
-    for outcome in summary.outcomes:
+    for line in summary.lines():
+        out.print(line, highlight=False)
+    for outcome in summary.landing.outcomes:
         if outcome.status == "invalid":
             out.print(f"  [red]invalid[/] {outcome.landing_key}: {outcome.reason}", highlight=False)
         elif outcome.status == "retry":
             out.print(f"  [yellow]retry later[/] {outcome.landing_key}: {outcome.reason}")
+    for warning in summary.trusted.warnings:
+        out.print(f"  [yellow]warning[/] {warning}", highlight=False)
+    for ingest_id, reason in summary.trusted.failed.items():
+        out.print(f"  [yellow]retry later[/] {ingest_id}: {reason}", highlight=False)
+
+
+@app.command()
+def rebuild(
+    tables: Annotated[
+        list[str] | None, typer.Argument(help="Tables, e.g. trusted.erp_parcels.")
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Rebuild every table.")] = False,
+) -> None:
+    """Rebuild trusted tables from raw and refined tables from trusted (new versions)."""
+    from agrolake.errors import UsageError
+    from agrolake.pipeline import rebuild as rebuild_tables
+
+    if bool(tables) == all_:
+        raise UsageError("give the tables to rebuild, or --all")
+    for write in rebuild_tables(_lake(), None if all_ else list(tables or [])):
+        out.print(f"rebuilt {write.table} v{write.version} ({write.rows} rows)", highlight=False)
+
+
+@app.command()
+def query(
+    sql: Annotated[str, typer.Argument(help="SQL over trusted.* and refined.* tables.")],
+    as_of: Annotated[
+        list[str] | None, typer.Option("--as-of", help="Time travel: TABLE=VERSION.")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+) -> None:
+    """Query the trusted and refined tables with SQL (DuckDB)."""
+    import polars as pl
+
+    from agrolake.errors import UsageError
+    from agrolake.query import parse_as_of
+    from agrolake.query import query as run_query
+
+    if fmt not in ("table", "csv", "json"):
+        raise UsageError(f"--format is table, csv or json, not {fmt!r}")
+    lake = _lake()
+    result = pl.from_arrow(run_query(lake, sql, parse_as_of(as_of or [])))
+    assert isinstance(result, pl.DataFrame)
+    if fmt == "csv":
+        sys.stdout.write(result.write_csv())
+    elif fmt == "json":
+        sys.stdout.write(result.write_json() + "\n")
+    else:
+        table = Table(*result.columns)
+        for row in result.iter_rows():
+            table.add_row(*("" if v is None else str(v) for v in row))
+        out.print(table)
+
+
+@app.command()
+def lineage(
+    key: Annotated[
+        str | None, typer.Argument(help="A landing or raw key, file name or ingest id.")
+    ] = None,
+    table: Annotated[str | None, typer.Option("--table", help="A table's SQL name.")] = None,
+    version: Annotated[int | None, typer.Option("--version", help="With --table.")] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Where a file's rows went, or which files are behind a table version."""
+    from agrolake import provenance
+    from agrolake.errors import UsageError
+
+    if (key is None) == (table is None):
+        raise UsageError("give a KEY, or --table NAME")
+    lake = _lake()
+    if table is not None:
+        data = provenance.of_table(lake, table, version)
+        if json_output:
+            _print_json(data)
+            return
+        out.print(f"{data['table']} v{data['version']}", highlight=False)
+        for item in data["inputs"]:
+            out.print(f"  reads {item['table']} v{item['version']}", highlight=False)
+        for item in data["ingests"]:
+            out.print(
+                f"  from {item['original_name']} (ingest {item['ingest_id']}, {item['raw_key']})",
+                highlight=False,
+            )
+        return
+    found = provenance.of_key(lake, key or "")
+    if json_output:
+        _print_json(found)
+        return
+    for item in found:
+        out.print(
+            f"{item['original_name']} (ingest {item['ingest_id']}): {item['status']}",
+            highlight=False,
+        )
+        for reached in item["tables"]:
+            out.print(f"  → {reached['table']} v{reached['version']}", highlight=False)
 
 
 @app.command()
@@ -120,6 +226,10 @@ def status(json_output: JsonFlag = False) -> None:
     for dataset, n in data["raw"]["by_dataset"].items():
         table.add_row("raw", dataset, str(n))
     table.add_row("raw", "duplicates skipped", str(data["duplicates"]))
+    for zone in ("trusted", "refined"):
+        for name, facts in data[zone].items():
+            quarantined = f", {facts['quarantined']} quarantined" if facts["quarantined"] else ""
+            table.add_row(zone, f"{name} v{facts['version']}", f"{facts['rows']} rows{quarantined}")
     out.print(table)
 
 
@@ -163,7 +273,7 @@ def demo(
     ] = None,
 ) -> None:
     """Generate sample farm files (a few bad ones too), ingest and run them, show the lake."""
-    from agrolake.landing import process_landing
+    from agrolake.pipeline import run_all
     from agrolake.samples import write_demo_set
     from agrolake.uploads import upload
 
@@ -173,7 +283,8 @@ def demo(
     out.print(f"demo: wrote {len(files)} sample files to {folder}")
     uploaded = upload(lake, [folder])
     out.print(f"ingest: {len(uploaded)} files into landing")
-    out.print(process_landing(lake).line())
+    for line in run_all(lake).lines():
+        out.print(line, highlight=False)
     status(json_output=False)
     invalid(json_output=False)
 

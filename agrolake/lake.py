@@ -11,6 +11,7 @@ from functools import cached_property
 from agrolake.catalog import Catalog
 from agrolake.settings import Settings, load_settings
 from agrolake.storage import ObjectStore
+from agrolake.tables import Tables
 
 
 @dataclass
@@ -29,6 +30,10 @@ class Lake:
     @cached_property
     def store(self) -> ObjectStore:
         return ObjectStore(self.settings)
+
+    @cached_property
+    def tables(self) -> Tables:
+        return Tables(self.settings)
 
     @cached_property
     def catalog(self) -> Catalog:

@@ -241,3 +241,52 @@ def _read_parquet(path: Path) -> FileSample:
         raise FileRejected(f"the Parquet file cannot be read: {exc}", code="unreadable") from exc
     frame = frame.cast(pl.String, strict=False)
     return FileSample("parquet", [Table(None, frame.columns, frame)])
+
+
+def read_frame(path: Path, fmt: str, options: dict[str, str], sheet: str | None) -> pl.LazyFrame:
+    """The whole table of a raw file as text columns, lazily where the format allows.
+
+    ``fmt`` and ``options`` are what landing recorded (format, encoding,
+    delimiter); ``sheet`` picks a workbook's sheet. Column names are trimmed and
+    unquoted; cells stay text: typing is the trusted zone's job.
+    """
+    if fmt == "csv":
+        return _scan_csv(path, options)
+    if fmt in ("xlsx", "xls"):
+        import fastexcel
+
+        workbook = fastexcel.read_excel(path)
+        names = workbook.sheet_names
+        chosen = next((n for n in names if sheet and n.casefold() == sheet.casefold()), names[0])
+        frame = workbook.load_sheet(chosen, dtypes="string").to_polars()
+        return _sheet_table(chosen, frame).frame.lazy()
+    if fmt == "json":
+        document = json.loads(path.read_bytes())
+        records = _json_records(document) or []
+        header: list[str] = []
+        for record in records:
+            header.extend(k for k in record if k not in header)
+        columns = {c: [_json_cell(r.get(c)) for r in records] for c in header}
+        return pl.DataFrame(columns, schema=dict.fromkeys(header, pl.String)).lazy()
+    scanned = pl.scan_parquet(path)
+    return scanned.select(pl.all().cast(pl.String))
+
+
+def _scan_csv(path: Path, options: dict[str, str]) -> pl.LazyFrame:
+    encoding = options.get("encoding", "utf-8")
+    if encoding.replace("_", "-").lower() not in ("utf-8", "utf8", "ascii"):
+        # polars reads UTF-8 only: transcode once, in a stream, next to the spool file.
+        utf8 = path.with_suffix(".utf8.csv")
+        with path.open(encoding=encoding, newline="") as src, utf8.open("w", newline="") as dst:
+            while chunk := src.read(1 << 20):
+                dst.write(chunk)
+        path = utf8
+    frame = pl.scan_csv(
+        path,
+        separator=options.get("delimiter", ","),
+        infer_schema=False,
+        truncate_ragged_lines=True,
+    )
+    names = frame.collect_schema().names()
+    clean = {n: n.lstrip("\ufeff").strip().strip('"').strip() for n in names}
+    return frame.rename({k: v for k, v in clean.items() if k != v})

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from agrolake.catalog import CLAIMED, DUPLICATE, INVALID, RAW
+import polars as pl
+
+from agrolake.catalog import CLAIMED, DUPLICATE, INVALID, RAW, TRUSTED
 from agrolake.lake import Lake
 from agrolake.landing import pending
+from agrolake.pipeline import all_tables
+from agrolake.trusted import QUARANTINE
+
+IN_RAW = (RAW, TRUSTED)  # ingests whose bytes are in raw, whatever zone their rows reached
 
 
 def status(lake: Lake) -> dict[str, Any]:
@@ -18,15 +24,50 @@ def status(lake: Lake) -> dict[str, Any]:
             "in_progress": counts.get(CLAIMED, 0),
             "invalid": counts.get(INVALID, 0),
         },
-        "raw": {"objects": counts.get(RAW, 0), "by_dataset": raw_by_dataset(lake)},
+        "raw": {
+            "objects": sum(counts.get(s, 0) for s in IN_RAW),
+            "by_dataset": raw_by_dataset(lake),
+        },
         "duplicates": counts.get(DUPLICATE, 0),
+        **tables(lake),
     }
+
+
+def tables(lake: Lake) -> dict[str, dict[str, dict[str, int]]]:
+    """``{"trusted": {table: {"version", "rows", "quarantined"}}, "refined": {...}}``."""
+    quarantined = _quarantined_by_table(lake)
+    found: dict[str, dict[str, dict[str, int]]] = {"trusted": {}, "refined": {}}
+    for ref in all_tables():
+        if ref == QUARANTINE:
+            continue
+        version = lake.tables.version(ref)
+        if version is not None:
+            found[ref.zone][ref.sql_name] = {
+                "version": version,
+                "rows": lake.tables.rows(ref),
+                "quarantined": quarantined.get(ref.sql_name, 0),
+            }
+    return found
+
+
+def _quarantined_by_table(lake: Lake) -> dict[str, int]:
+    dataset = lake.tables.dataset(QUARANTINE)
+    if dataset is None:
+        return {}
+    counts = (
+        pl.scan_pyarrow_dataset(dataset)
+        .group_by("table")
+        .agg(pl.struct("_ingest_id", "row_index").n_unique().alias("rows"))
+        .collect()
+    )
+    return {row["table"]: row["rows"] for row in counts.to_dicts()}
 
 
 def raw_by_dataset(lake: Lake) -> dict[str, int]:
     by_dataset: dict[str, int] = {}
-    for row in lake.catalog.find(status=RAW):
-        by_dataset[row["dataset"]] = by_dataset.get(row["dataset"], 0) + 1
+    for status in IN_RAW:
+        for row in lake.catalog.find(status=status):
+            by_dataset[row["dataset"]] = by_dataset.get(row["dataset"], 0) + 1
     return dict(sorted(by_dataset.items()))
 
 

@@ -43,6 +43,18 @@ class S3Credentials:
         client = {"allow_http": bool(self.endpoint_url and self.endpoint_url.startswith("http:"))}
         return {"config": config, "client_options": client}
 
+    def to_delta(self) -> dict[str, str]:
+        """``storage_options`` for delta-rs (and polars' Delta reader)."""
+        options = {"AWS_REGION": self.region, "conditional_put": "etag"}
+        if self.endpoint_url:
+            options["AWS_ENDPOINT_URL"] = self.endpoint_url
+            options["AWS_ALLOW_HTTP"] = str(self.endpoint_url.startswith("http:")).lower()
+        if self.access_key_id:
+            options["AWS_ACCESS_KEY_ID"] = self.access_key_id
+        if self.secret_access_key:
+            options["AWS_SECRET_ACCESS_KEY"] = self.secret_access_key.get_secret_value()
+        return options
+
     def to_boto3(self) -> dict[str, Any]:
         """Keyword arguments for ``boto3.client("s3", ...)``."""
         kwargs: dict[str, Any] = {"region_name": self.region}
@@ -96,6 +108,10 @@ class Settings(BaseSettings):
         "may take it over (a worker that died).",
     )
     batch_size: int = Field(64, gt=0, description="Landing files claimed per catalog round trip.")
+    include_personal_data: bool = Field(
+        False,
+        description="Carry personal data columns (NIFs, user names) into the trusted zone.",
+    )
 
     @field_validator("storage_url")
     @classmethod

@@ -35,7 +35,6 @@ import hashlib
 import json
 import os
 import platform
-import resource
 import secrets
 import shutil
 import statistics
@@ -72,7 +71,15 @@ def _current_rss() -> int:
 
 
 def _peak_rss() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    """This process's high-water RSS (VmHWM).
+
+    Not ``ru_maxrss``: Linux carries the parent's RSS at fork over into the child's.
+    """
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def child_populate(inputs: Path) -> dict[str, Any]:
@@ -203,7 +210,10 @@ def make_inputs(folder: Path, scenario: str, files: int, large_bytes: int) -> tu
     else:
         write_bulk_csv(folder / "activities-bulk.csv", target_bytes=large_bytes, seed=1)
     paths = sorted(folder.iterdir())
-    digests = {hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
+    digests = set()
+    for path in paths:
+        with path.open("rb") as handle:
+            digests.add(hashlib.file_digest(handle, "sha256").hexdigest())
     if len(digests) != len(paths):
         raise SystemExit(f"{scenario}: the generated files are not all distinct")
     return len(paths), sum(p.stat().st_size for p in paths)
@@ -374,6 +384,21 @@ def machine() -> str:
     )
 
 
+def revision() -> str:
+    """The measured commit, and whether agrolake/ had uncommitted changes."""
+    git = ["git", "-C", str(ROOT)]
+    try:
+        commit = subprocess.run(
+            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            [*git, "status", "--porcelain", "--", "agrolake"], capture_output=True, text=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + (" (agrolake/ with uncommitted changes)" if dirty else "")
+
+
 def run_benchmark(args: argparse.Namespace) -> None:
     sizes = QUICK if args.quick else FULL
     files = args.files or sizes["files"]
@@ -383,6 +408,7 @@ def run_benchmark(args: argparse.Namespace) -> None:
     results: list[dict[str, Any]] = []
     data: dict[str, tuple[int, int]] = {}
     started = datetime.now(UTC)
+    code = revision()
     try:
         for scenario in args.scenario:
             data[scenario] = make_inputs(
@@ -429,6 +455,7 @@ def run_benchmark(args: argparse.Namespace) -> None:
         f"Command: `{command}`  \n"
         f"Date: {started:%Y-%m-%d %H:%M} UTC  \n"
         f"Machine: {machine()}  \n"
+        f"Code: {code}  \n"
         f"Medians of {args.repeat} run(s); peak RSS is the maximum over the runs, "
         "base the RSS before the timed region.\n\n" + markdown_table(results, data)
     )

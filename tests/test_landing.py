@@ -193,4 +193,7 @@ def test_a_reader_crash_rejects_the_file_and_the_batch_goes_on(
 
     assert by_key["vino.csv"].status == "raw"
     assert by_key["raro.csv"].status == "invalid"
-    assert by_key["raro.csv"].reason == "raro.csv could not be read: IndexError: list index out of range"
+    assert (
+        by_key["raro.csv"].reason
+        == "raro.csv could not be read: IndexError: list index out of range"
+    )

@@ -7,11 +7,13 @@ from agrolake.catalog.catalog import (
     INVALID,
     RAW,
     REPLAYED,
+    TRUSTED,
     Catalog,
     Claim,
     new_ingest_id,
     utcnow,
 )
+from agrolake.catalog.lineage import Lineage, TableVersion
 
 __all__ = [
     "CLAIMED",
@@ -20,8 +22,11 @@ __all__ = [
     "INVALID",
     "RAW",
     "REPLAYED",
+    "TRUSTED",
     "Catalog",
     "Claim",
+    "Lineage",
+    "TableVersion",
     "new_ingest_id",
     "utcnow",
 ]

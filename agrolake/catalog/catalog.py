@@ -6,16 +6,19 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Engine, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from agrolake.catalog.database import create_catalog_engine, migrate, translated_errors
+from agrolake.catalog.lineage import Lineage
 from agrolake.catalog.schema import ingests, raw_contents
 from agrolake.storage import ObjectInfo
 
 CLAIMED, RAW, INVALID, DUPLICATE, REPLAYED = "claimed", "raw", "invalid", "duplicate", "replayed"
+TRUSTED = "trusted"  # raw ingest whose rows reached the trusted tables
 FINISHED = (RAW, INVALID, DUPLICATE)
 CLEAN_UP_GRACE = timedelta(seconds=60)
 
@@ -177,6 +180,10 @@ class Catalog:
             ).scalar_one()
         return owner
 
+    @cached_property
+    def lineage(self) -> Lineage:
+        return Lineage(self.url, self.engine)
+
     def release_content(self, sha256: str, ingest_id: str) -> None:
         """Give up ownership of bytes that never reached raw."""
         with translated_errors(self.url, "content release"), self.engine.begin() as conn:
@@ -186,19 +193,56 @@ class Catalog:
                 .where(raw_contents.c.ingest_id == ingest_id)
             )
 
-    def finish(self, ingest_id: str, worker: str, status: str, **fields: Any) -> bool:
+    def claim_stage(
+        self, status: str, worker: str, lease: timedelta, ingest_ids: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Claim ingests in ``status`` for the next zone (all, or the given ones), oldest first.
+
+        The status stays; the claim is the lease, as for landing: a dead worker's
+        ingests are taken over when it expires.
+        """
+        now = utcnow()
+        free = (ingests.c.lease_until.is_(None)) | (ingests.c.lease_until < now)
+        with translated_errors(self.url, "claim"), self.engine.begin() as conn:
+            query = select(ingests.c.ingest_id).where(ingests.c.status == status).where(free)
+            if ingest_ids is not None:
+                query = query.where(ingests.c.ingest_id.in_(list(ingest_ids)))
+            candidates = list(conn.execute(query).scalars())
+            if not candidates:
+                return []
+            conn.execute(
+                update(ingests)
+                .where(ingests.c.ingest_id.in_(candidates))
+                .where(ingests.c.status == status)
+                .where(free)
+                .values(claimed_by=worker, lease_until=now + lease, updated_at=now)
+            )
+            rows = conn.execute(
+                select(ingests)
+                .where(ingests.c.ingest_id.in_(candidates))
+                .where(ingests.c.claimed_by == worker)
+                .where(ingests.c.status == status)
+                .order_by(ingests.c.ingest_id)
+            ).all()
+        return [dict(r._mapping) for r in rows]
+
+    def finish(
+        self, ingest_id: str, worker: str, status: str, *, from_status: str = CLAIMED, **fields: Any
+    ) -> bool:
         """Record the outcome, if the worker still holds the claim."""
         with translated_errors(self.url, "status update"), self.engine.begin() as conn:
             result = conn.execute(
                 update(ingests)
                 .where(ingests.c.ingest_id == ingest_id)
                 .where(ingests.c.claimed_by == worker)
-                .where(ingests.c.status == CLAIMED)
+                .where(ingests.c.status == from_status)
                 .values(status=status, lease_until=None, updated_at=utcnow(), **fields)
             )
         return result.rowcount == 1
 
-    def finish_attempt(self, ingest_id: str, worker: str, reason: str) -> None:
+    def finish_attempt(
+        self, ingest_id: str, worker: str, reason: str, *, from_status: str = CLAIMED
+    ) -> None:
         """Record a failed attempt and free the claim so a later pass tries again."""
         now = utcnow()
         with translated_errors(self.url, "status update"), self.engine.begin() as conn:
@@ -206,7 +250,7 @@ class Catalog:
                 update(ingests)
                 .where(ingests.c.ingest_id == ingest_id)
                 .where(ingests.c.claimed_by == worker)
-                .where(ingests.c.status == CLAIMED)
+                .where(ingests.c.status == from_status)
                 .values(reason=reason, lease_until=now, updated_at=now)
             )
 

@@ -8,9 +8,11 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Dialect,
+    ForeignKey,
     Integer,
     MetaData,
     String,
@@ -76,4 +78,36 @@ raw_contents = Table(
     Column("sha256", String(64), primary_key=True),
     Column("ingest_id", String(40), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Every table version agrolake writes, what it read and which ingests it added.
+# A version "contains" the ingests added since the last rebuild up to it; a
+# refined version contains what its inputs contain.
+table_versions = Table(
+    "table_versions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("table_name", String(200), nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("operation", String(40), nullable=False),
+    Column("rebuild", Boolean, nullable=False, default=False),
+    Column("rows", BigInteger),
+    Column("quarantined", BigInteger),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("table_name", "version", name="uq_table_versions"),
+)
+
+table_version_inputs = Table(
+    "table_version_inputs",
+    metadata,
+    Column("table_version_id", Integer, ForeignKey("table_versions.id"), primary_key=True),
+    Column("input_table", String(200), primary_key=True),
+    Column("input_version", BigInteger, nullable=False),
+)
+
+table_version_ingests = Table(
+    "table_version_ingests",
+    metadata,
+    Column("table_version_id", Integer, ForeignKey("table_versions.id"), primary_key=True),
+    Column("ingest_id", String(40), primary_key=True, index=True),
 )

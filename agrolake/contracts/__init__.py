@@ -9,13 +9,15 @@ import importlib
 import pkgutil
 from functools import cache
 
-from agrolake.contracts.base import DatasetContract, TableContract, normalise
+from agrolake.contracts.base import DatasetContract, TableContract, TrustedTable
 from agrolake.errors import FileRejected, UsageError
+from agrolake.naming import normalise
 from agrolake.readers import FileSample
 
 __all__ = [
     "DatasetContract",
     "TableContract",
+    "TrustedTable",
     "all_contracts",
     "get_contract",
     "normalise",

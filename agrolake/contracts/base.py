@@ -10,18 +10,16 @@ rejecting its file.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandera.polars as pa
 import polars as pl
 
 from agrolake.errors import FileRejected
+from agrolake.naming import normalise
 from agrolake.readers import FileSample, Table
-
-
-def normalise(column: str) -> str:
-    """Column names as compared: trimmed, unquoted, blanks folded, case-insensitive."""
-    return " ".join(column.strip().strip('"').split()).casefold()
+from agrolake.transforms import CleanOptions
 
 
 @dataclass(frozen=True)
@@ -49,6 +47,25 @@ class TableContract:
 
 
 @dataclass(frozen=True)
+class TrustedTable:
+    """A trusted table made from one table (sheet) of a dataset's files.
+
+    ``clean`` is a pure transform from raw text columns to the trusted columns
+    plus ``_errors`` (the row's failed checks); ``key`` is the business key
+    (MERGE on it, the latest ingest winning) or empty (rows replaced per ingest,
+    never deduplicated across rows).
+    """
+
+    id: str
+    sheet: str | None
+    clean: Callable[[pl.LazyFrame, CleanOptions], pl.LazyFrame]
+    schema: pa.DataFrameSchema
+    key: tuple[str, ...] = ()
+    partition_by: tuple[str, ...] = ()
+    evolution: str = "New columns are kept as nullable text columns."
+
+
+@dataclass(frozen=True)
 class DatasetContract:
     """A dataset's declaration; ``id`` is ``<domain>.<name>``."""
 
@@ -60,6 +77,7 @@ class DatasetContract:
     name_pattern: str | None = None
     version: int = 1
     read_options: dict[str, str] = field(default_factory=dict)
+    trusted: tuple[TrustedTable, ...] = ()
 
     @property
     def domain(self) -> str:

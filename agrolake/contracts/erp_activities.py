@@ -1,6 +1,7 @@
 """PYSTACIL field app export: dated tasks per enclosure."""
 
-from agrolake.contracts.base import DatasetContract, TableContract
+from agrolake.contracts.base import DatasetContract, TableContract, TrustedTable
+from agrolake.transforms import ACTIVITIES_SCHEMA, clean_activities
 
 CONTRACT = DatasetContract(
     id="erp.activities",
@@ -14,4 +15,14 @@ CONTRACT = DatasetContract(
     ),
     name_pattern=r"activ|tareas|pystacil",
     read_options={"date_format": "%d/%m/%Y"},
+    trusted=(
+        TrustedTable(
+            "erp.activities",
+            "Hoja1",
+            clean_activities,
+            ACTIVITIES_SCHEMA,
+            key=("enclosure_id", "activity_date", "task"),
+            partition_by=("year",),
+        ),
+    ),
 )

@@ -1,6 +1,12 @@
 """The 7eData ERP workbook: parcels (enclosures) and their plant protection treatments."""
 
-from agrolake.contracts.base import DatasetContract, TableContract
+from agrolake.contracts.base import DatasetContract, TableContract, TrustedTable
+from agrolake.transforms import (
+    PARCELS_SCHEMA,
+    TREATMENTS_SCHEMA,
+    clean_parcels,
+    clean_treatments,
+)
 
 PARCELS = TableContract(
     sheet="Parcelas",
@@ -41,4 +47,22 @@ CONTRACT = DatasetContract(
     formats=("xlsx", "xls"),
     tables=(PARCELS, TREATMENTS),
     name_pattern=r"recintos|parcel",
+    trusted=(
+        TrustedTable(
+            "erp.parcels",
+            "Parcelas",
+            clean_parcels,
+            PARCELS_SCHEMA,
+            key=("enclosure_id", "harvest_year"),
+            partition_by=("harvest_year",),
+        ),
+        TrustedTable(
+            "erp.treatments",
+            "Tratamientos",
+            clean_treatments,
+            TREATMENTS_SCHEMA,
+            key=("enclosure_id", "treatment_date", "product"),
+            partition_by=("harvest_year",),
+        ),
+    ),
 )

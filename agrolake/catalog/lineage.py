@@ -1,0 +1,158 @@
+"""Table versions and lineage: what each version read and which ingests it holds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, insert, select
+
+from agrolake.catalog.database import translated_errors
+from agrolake.catalog.schema import table_version_ingests, table_version_inputs, table_versions
+
+
+@dataclass(frozen=True)
+class TableVersion:
+    table: str
+    version: int
+    operation: str
+    rebuild: bool
+    rows: int | None
+    quarantined: int | None
+    inputs: dict[str, int] = field(default_factory=dict)
+    added: tuple[str, ...] = ()
+
+
+class Lineage:
+    """Lineage records in the catalog database."""
+
+    def __init__(self, url: str, engine: Engine) -> None:
+        self.url = url
+        self.engine = engine
+
+    def record(
+        self,
+        table: str,
+        version: int,
+        operation: str,
+        *,
+        rebuild: bool = False,
+        rows: int | None = None,
+        quarantined: int | None = None,
+        inputs: Mapping[str, int] | None = None,
+        ingests: Iterable[str] = (),
+    ) -> None:
+        """Record a version written; idempotent for a version recorded before (a retry)."""
+        with translated_errors(self.url, "lineage record"), self.engine.begin() as conn:
+            known = conn.execute(
+                select(table_versions.c.id)
+                .where(table_versions.c.table_name == table)
+                .where(table_versions.c.version == version)
+            ).scalar()
+            if known is not None:
+                return
+            version_id = conn.execute(
+                insert(table_versions)
+                .values(
+                    table_name=table,
+                    version=version,
+                    operation=operation,
+                    rebuild=rebuild,
+                    rows=rows,
+                    quarantined=quarantined,
+                    created_at=datetime.now(UTC),
+                )
+                .returning(table_versions.c.id)
+            ).scalar_one()
+            if inputs:
+                conn.execute(
+                    insert(table_version_inputs),
+                    [
+                        {"table_version_id": version_id, "input_table": t, "input_version": v}
+                        for t, v in inputs.items()
+                    ],
+                )
+            added = sorted(set(ingests))
+            if added:
+                conn.execute(
+                    insert(table_version_ingests),
+                    [{"table_version_id": version_id, "ingest_id": i} for i in added],
+                )
+
+    def versions(self, table: str) -> list[TableVersion]:
+        """Every recorded version of ``table``, oldest first."""
+        with translated_errors(self.url, "lineage lookup"), self.engine.connect() as conn:
+            rows = conn.execute(
+                select(table_versions)
+                .where(table_versions.c.table_name == table)
+                .order_by(table_versions.c.version)
+            ).all()
+            ids = [r.id for r in rows]
+            inputs: dict[int, dict[str, int]] = {i: {} for i in ids}
+            added: dict[int, list[str]] = {i: [] for i in ids}
+            if ids:
+                for r in conn.execute(
+                    select(table_version_inputs).where(
+                        table_version_inputs.c.table_version_id.in_(ids)
+                    )
+                ):
+                    inputs[r.table_version_id][r.input_table] = r.input_version
+                for r in conn.execute(
+                    select(table_version_ingests).where(
+                        table_version_ingests.c.table_version_id.in_(ids)
+                    )
+                ):
+                    added[r.table_version_id].append(r.ingest_id)
+        return [
+            TableVersion(
+                r.table_name,
+                r.version,
+                r.operation,
+                r.rebuild,
+                r.rows,
+                r.quarantined,
+                inputs[r.id],
+                tuple(sorted(added[r.id])),
+            )
+            for r in rows
+        ]
+
+    def latest(self, table: str) -> TableVersion | None:
+        versions = self.versions(table)
+        return versions[-1] if versions else None
+
+    def version(self, table: str, version: int | None = None) -> TableVersion | None:
+        versions = self.versions(table)
+        if version is None:
+            return versions[-1] if versions else None
+        return next((v for v in versions if v.version == version), None)
+
+    def contained(self, table: str, version: int) -> set[str]:
+        """The ingests whose rows a version holds: added since its last rebuild, or its inputs'."""
+        history = [v for v in self.versions(table) if v.version <= version]
+        if not history:
+            return set()
+        if history[-1].inputs:
+            found: set[str] = set()
+            for name, input_version in history[-1].inputs.items():
+                found |= self.contained(name, input_version)
+            return found
+        start = max((i for i, v in enumerate(history) if v.rebuild), default=0)
+        return {ingest for v in history[start:] for ingest in v.added}
+
+    def tables(self) -> list[str]:
+        with translated_errors(self.url, "lineage lookup"), self.engine.connect() as conn:
+            names = conn.execute(select(table_versions.c.table_name).distinct()).scalars()
+            return sorted(names)
+
+    def first_versions_with(self, ingest_ids: set[str]) -> list[dict[str, Any]]:
+        """For each table, the first version holding any of the ingests."""
+        found = []
+        for table in self.tables():
+            for version in self.versions(table):
+                if self.contained(table, version.version) & ingest_ids:
+                    found.append({"table": table, "version": version.version})
+                    break
+        return found

@@ -1,0 +1,18 @@
+"""How column names are compared and turned into table column names."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+
+def normalise(column: str) -> str:
+    """Column names as compared: trimmed, unquoted, blanks folded, case-insensitive."""
+    return " ".join(column.strip().strip('"').split()).casefold()
+
+
+def snake_case(column: str) -> str:
+    """``Descripción UHC`` → ``descripcion_uhc``: ASCII snake case for new table columns."""
+    ascii_name = unicodedata.normalize("NFKD", column).encode("ascii", "ignore").decode()
+    words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", ascii_name.strip().strip('"'))
+    return re.sub(r"[^0-9a-zA-Z]+", "_", words).strip("_").lower() or "column"

@@ -1,0 +1,63 @@
+"""Lineage answers: from a file to the table versions it reached, and back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agrolake.errors import UsageError
+from agrolake.lake import Lake
+from agrolake.pipeline import all_tables
+from agrolake.tables import parse_table
+
+
+def ingest_facts(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "ingest_id": row["ingest_id"],
+        "original_name": row["original_name"],
+        "raw_key": row["raw_key"],
+        "sha256": row["sha256"],
+    }
+
+
+def of_key(lake: Lake, key: str) -> list[dict[str, Any]]:
+    """Every ingest of a landing key, raw key or file name (keys get reused), with the
+    first version of each table that holds its rows."""
+    matches = [
+        row
+        for column in ("landing_key", "raw_key", "original_name", "ingest_id")
+        for row in lake.catalog.find(**{column: key})
+    ]
+    unique = {row["ingest_id"]: row for row in matches}
+    if not unique:
+        raise UsageError(
+            f"no ingest of {key!r}: give a landing key, raw key, file name or ingest id"
+        )
+    lineage = lake.catalog.lineage
+    return [
+        {
+            **ingest_facts(row),
+            "landing_key": row["landing_key"],
+            "status": row["status"],
+            "dataset": row["dataset"],
+            "tables": lineage.first_versions_with({ingest_id}),
+        }
+        for ingest_id, row in sorted(unique.items())
+    ]
+
+
+def of_table(lake: Lake, name: str, version: int | None = None) -> dict[str, Any]:
+    """The inputs and source files behind a table version (default: the latest)."""
+    ref = parse_table(name, all_tables())
+    lineage = lake.catalog.lineage
+    recorded = lineage.version(ref.sql_name, version)
+    if recorded is None:
+        which = f"version {version} of " if version is not None else ""
+        raise UsageError(f"no lineage recorded for {which}{ref.sql_name}")
+    ingest_ids = lineage.contained(ref.sql_name, recorded.version)
+    rows = [lake.catalog.get(i) for i in sorted(ingest_ids)]
+    return {
+        "table": ref.sql_name,
+        "version": recorded.version,
+        "inputs": [{"table": t, "version": v} for t, v in sorted(recorded.inputs.items())],
+        "ingests": [ingest_facts(r) for r in rows if r is not None],
+    }

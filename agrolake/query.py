@@ -1,0 +1,49 @@
+"""SQL over the trusted and refined tables, by their SQL names, with time travel.
+
+DuckDB's delta extension downloads itself at first use, which the machines we
+run on cannot do; Delta tables are registered as Arrow datasets instead.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+
+from agrolake.errors import UsageError
+from agrolake.lake import Lake
+from agrolake.pipeline import all_tables
+from agrolake.tables import parse_table
+
+
+def parse_as_of(pairs: list[str]) -> dict[str, int]:
+    """``["trusted.erp_parcels=3"]`` → ``{"trusted.erp_parcels": 3}``."""
+    found = {}
+    for pair in pairs:
+        name, _, version = pair.partition("=")
+        if not version.strip().isdigit():
+            raise UsageError(f"--as-of takes TABLE=VERSION, not {pair!r}")
+        found[parse_table(name.strip(), all_tables()).sql_name] = int(version)
+    return found
+
+
+def query(lake: Lake, sql: str, as_of: dict[str, int] | None = None) -> pa.Table:
+    """Run ``sql`` over every table that exists; ``as_of`` pins table versions."""
+    as_of = as_of or {}
+    connection = duckdb.connect()
+    for zone in ("trusted", "refined"):
+        connection.execute(f"CREATE SCHEMA {zone}")
+    for ref in all_tables():
+        dataset = lake.tables.dataset(ref, as_of.get(ref.sql_name))
+        if dataset is None:
+            continue
+        alias = ref.sql_name.replace(".", "__")
+        connection.register(alias, dataset)
+        connection.execute(f'CREATE VIEW {ref.sql_name} AS SELECT * FROM "{alias}"')
+    try:
+        relation = connection.sql(sql)
+        return pa.table({}) if relation is None else relation.to_arrow_table()
+    except duckdb.Error as exc:
+        message = str(exc).strip().splitlines()[0]
+        raise UsageError(f"query failed: {message}") from exc
+    finally:
+        connection.close()

@@ -1,0 +1,230 @@
+"""Trusted and refined tables: Delta Lake tables in the zone buckets.
+
+A table id is ``<domain>.<name>``; in zone ``trusted`` it lives at
+``trusted-zone/<domain>/<name>/`` and SQL knows it as ``trusted.<domain>_<name>``.
+Every write returns the new Delta version. Commits that lose a race with
+another writer are retried (delta-rs detects the conflict; we try again on the
+new snapshot), so concurrent workers never lose a commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import pyarrow as pa
+import pyarrow.dataset as pads
+from deltalake import DeltaTable, write_deltalake
+from deltalake.exceptions import CommitFailedError, TableNotFoundError
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
+from agrolake.errors import StorageError, UsageError
+from agrolake.settings import Settings, Zone
+
+T = TypeVar("T")
+SQL_ZONES: tuple[Zone, ...] = ("trusted", "refined")
+
+
+@dataclass(frozen=True)
+class TableRef:
+    """A table of a zone: ``TableRef("trusted", "erp.parcels")``."""
+
+    zone: Zone
+    id: str
+
+    @property
+    def sql_name(self) -> str:
+        return f"{self.zone}.{self.id.replace('.', '_', 1)}"
+
+    @property
+    def path(self) -> str:
+        return self.id.replace(".", "/", 1)
+
+    def __str__(self) -> str:
+        return self.sql_name
+
+
+def parse_table(name: str, known: Sequence[TableRef]) -> TableRef:
+    """A table from its SQL name (``trusted.erp_parcels``) or zone and id."""
+    for ref in known:
+        if name in (ref.sql_name, f"{ref.zone}.{ref.id}", ref.id):
+            return ref
+    names = ", ".join(r.sql_name for r in known)
+    raise UsageError(f"no table {name!r}; tables: {names}")
+
+
+_on_conflict = retry(
+    retry=retry_if_exception_type(CommitFailedError),
+    wait=wait_random_exponential(multiplier=0.05, max=2),
+    stop=stop_after_attempt(20),
+    reraise=True,
+)
+
+
+class Tables:
+    """Reads and writes the lake's Delta tables, local folder or S3 alike."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    def uri(self, ref: TableRef) -> str:
+        bucket = self._settings.bucket(ref.zone)
+        if self._settings.uses_s3:
+            return f"s3://{bucket}/{ref.path}"
+        return str(self._settings.lake_folder / bucket / ref.path)
+
+    @property
+    def storage_options(self) -> dict[str, str] | None:
+        return self._settings.s3.to_delta() if self._settings.uses_s3 else None
+
+    def open(self, ref: TableRef, version: int | None = None) -> DeltaTable | None:
+        """The table (at ``version``), or None if it was never written."""
+        try:
+            table = DeltaTable(self.uri(ref), storage_options=self.storage_options)
+        except TableNotFoundError:
+            return None
+        if version is not None:
+            try:
+                table.load_as_version(version)
+            except Exception as exc:  # delta-rs raises a generic error for unknown versions
+                raise UsageError(
+                    f"{ref.sql_name} has no version {version} (latest is {table.version()})"
+                ) from exc
+        return table
+
+    def version(self, ref: TableRef) -> int | None:
+        table = self.open(ref)
+        return None if table is None else table.version()
+
+    def dataset(self, ref: TableRef, version: int | None = None) -> pads.Dataset | None:
+        table = self.open(ref, version)
+        return None if table is None else table.to_pyarrow_dataset()
+
+    def read(self, ref: TableRef, version: int | None = None) -> pa.Table | None:
+        dataset = self.dataset(ref, version)
+        return None if dataset is None else dataset.to_table()
+
+    def rows(self, ref: TableRef) -> int:
+        dataset = self.dataset(ref)
+        return 0 if dataset is None else dataset.count_rows()
+
+    def _write(self, ref: TableRef, action: Callable[[], T]) -> T:
+        try:
+            return _on_conflict(action)()
+        except (CommitFailedError, OSError) as exc:
+            raise StorageError(f"writing {ref.sql_name} failed: {exc}") from exc
+
+    def replace_where(
+        self, ref: TableRef, data: Any, predicate: str, partition_by: Sequence[str] = ()
+    ) -> int:
+        """Replace the rows matching ``predicate`` with ``data``, in one commit.
+
+        The first write creates the table. Re-running the same write leaves the
+        same rows: this is how an ingest is written idempotently.
+        """
+
+        def write() -> int:
+            partitions = list(partition_by) or None
+            if self.open(ref) is None:
+                write_deltalake(
+                    self.uri(ref), data, partition_by=partitions,
+                    storage_options=self.storage_options,
+                )  # fmt: skip
+            else:
+                write_deltalake(
+                    self.uri(ref), data, mode="overwrite", predicate=predicate,
+                    partition_by=partitions, storage_options=self.storage_options,
+                )  # fmt: skip
+            return self._latest(ref)
+
+        return self._write(ref, write)
+
+    def delete_where(self, ref: TableRef, predicate: str) -> int:
+        """Delete the rows matching ``predicate`` (a new version)."""
+
+        def delete() -> int:
+            table = self.open(ref)
+            if table is None:
+                raise UsageError(f"{ref.sql_name} does not exist yet")
+            table.delete(predicate)
+            return self._latest(ref)
+
+        return self._write(ref, delete)
+
+    def overwrite(self, ref: TableRef, data: Any, partition_by: Sequence[str] = ()) -> int:
+        """Replace the whole table (a new version; time travel keeps the old one)."""
+
+        def write() -> int:
+            write_deltalake(
+                self.uri(ref),
+                data,
+                mode="overwrite",
+                schema_mode="overwrite",
+                partition_by=list(partition_by) or None,
+                storage_options=self.storage_options,
+            )
+            return self._latest(ref)
+
+        return self._write(ref, write)
+
+    def merge(
+        self,
+        ref: TableRef,
+        data: pa.Table,
+        key: Sequence[str],
+        partition_by: Sequence[str] = (),
+        *,
+        delete_missing: bool = False,
+        newer: str | None = None,
+    ) -> int:
+        """Upsert ``data`` on ``key``; with ``delete_missing``, an exact sync.
+
+        ``newer`` names a column (the ingest id, sortable by time): a matched row
+        is replaced only by a source row at least as new, so reprocessing an old
+        ingest never overwrites what a later one wrote.
+        """
+
+        def write() -> int:
+            table = self.open(ref)
+            if table is None:
+                write_deltalake(
+                    self.uri(ref), data, partition_by=list(partition_by) or None,
+                    storage_options=self.storage_options,
+                )  # fmt: skip
+                return self._latest(ref)
+            _add_new_columns(table, data.schema)
+            predicate = " AND ".join(f"t.{_quote(c)} = s.{_quote(c)}" for c in key)
+            merger = (
+                table.merge(data, predicate, source_alias="s", target_alias="t")
+                .when_matched_update_all(
+                    predicate=f"s.{_quote(newer)} >= t.{_quote(newer)}" if newer else None
+                )
+                .when_not_matched_insert_all()
+            )
+            if delete_missing:
+                merger = merger.when_not_matched_by_source_delete()
+            merger.execute()
+            return self._latest(ref)
+
+        return self._write(ref, write)
+
+    def _latest(self, ref: TableRef) -> int:
+        table = self.open(ref)
+        assert table is not None, "written just now"
+        return table.version()
+
+
+def _quote(column: str) -> str:
+    return f"`{column}`"
+
+
+def _add_new_columns(table: DeltaTable, schema: pa.Schema) -> None:
+    """Schema evolution for MERGE: new source columns become nullable table columns."""
+    present = set(pa.schema(table.schema().to_arrow()).names)
+    new = [schema.field(i).with_nullable(True) for i in range(len(schema.names))]
+    new = [f for f in new if f.name not in present]
+    if new:
+        from deltalake.schema import Field
+
+        table.alter.add_columns([Field.from_arrow(f) for f in new])

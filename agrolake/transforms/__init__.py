@@ -1,0 +1,51 @@
+"""Raw → trusted cleaning transforms: pure, row-wise polars LazyFrame functions.
+
+Each ``clean_*`` takes the raw table as read (every column text, headers as in
+the file) and returns the trusted columns, typed, plus ``_errors``: the
+problems of each row as ``{column, check, value}`` (an empty list is a valid
+row). Checks are ``type:<dtype>``, ``not_null`` and ``range:<low>..<high>``
+(a bound left empty is open). Lineage columns on the input (``_row`` from
+``with_row_index("_row")``, ``_ingest_id``, ``_ingested_at``, ``_source``)
+pass through, so ``quarantined_rows`` can point back at the raw row.
+
+Typical use::
+
+    cleaned = clean_parcels(raw.with_row_index("_row"))
+    trusted = valid_rows(cleaned)
+    quarantine = quarantined_rows(cleaned, "erp.parcels")
+"""
+
+from agrolake.transforms.common import (
+    ERRORS,
+    ERRORS_DTYPE,
+    ROW,
+    CleanOptions,
+    quarantined_rows,
+    valid_rows,
+)
+from agrolake.transforms.erp import (
+    ACTIVITIES_SCHEMA,
+    PARCELS_SCHEMA,
+    TREATMENTS_SCHEMA,
+    clean_activities,
+    clean_parcels,
+    clean_treatments,
+)
+from agrolake.transforms.lab import WINE_QUALITY_SCHEMA, clean_wine_quality
+
+__all__ = [
+    "ACTIVITIES_SCHEMA",
+    "ERRORS",
+    "ERRORS_DTYPE",
+    "PARCELS_SCHEMA",
+    "ROW",
+    "TREATMENTS_SCHEMA",
+    "WINE_QUALITY_SCHEMA",
+    "CleanOptions",
+    "clean_activities",
+    "clean_parcels",
+    "clean_treatments",
+    "clean_wine_quality",
+    "quarantined_rows",
+    "valid_rows",
+]
