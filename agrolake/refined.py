@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from agrolake.contracts import TrustedTable, all_contracts
+from agrolake.contracts import all_contracts
 from agrolake.lake import Lake
 from agrolake.tables import TableRef
+from agrolake.transforms import CleanOptions, valid_rows
 from agrolake.transforms import refined as t
 from agrolake.trusted import TableWrite
 
@@ -120,9 +121,12 @@ def _input(lake: Lake, ref: TableRef, version: int | None) -> pl.LazyFrame:
 
 
 def empty_trusted(ref: TableRef) -> pl.LazyFrame:
-    """A trusted table with no rows yet, with its declared columns (a missing input)."""
-    table: TrustedTable = next(tt for c in all_contracts() for tt in c.trusted if tt.id == ref.id)
-    columns: dict[str, pl.DataType | type[pl.DataType]] = {
-        name: column.dtype.type for name, column in table.schema.columns.items()
-    }
-    return pl.DataFrame(schema={**columns, "_row": pl.Int64, **META}).lazy()
+    """A trusted table with no rows yet (a missing input), as its cleaning would make it."""
+    contract, table = next(
+        (c, tt) for c in all_contracts() for tt in c.trusted if tt.id == ref.id
+    )
+    wanted = next((t for t in contract.tables if t.sheet == table.sheet), contract.tables[0])
+    raw = pl.DataFrame(schema={c: pl.String for c in (*wanted.required, *wanted.optional)})
+    raw = raw.with_columns(pl.lit(None, dtype=pl.Int64).alias("_row"))
+    cleaned = valid_rows(table.clean(raw.lazy(), CleanOptions()))
+    return cleaned.with_columns(pl.lit(None, dtype=dtype).alias(n) for n, dtype in META.items())

@@ -28,8 +28,11 @@ def utcnow() -> datetime:
 
 
 def new_ingest_id(now: datetime | None = None) -> str:
-    """Sortable by time and readable in keys: ``20261126T040214Z-1a2b3c4d``."""
-    return f"{(now or utcnow()):%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
+    """Sortable by claim time, to the microsecond: ``20261126T040214123456Z-1a2b3c4d``.
+
+    The order matters: on a business key the latest ingest wins.
+    """
+    return f"{(now or utcnow()):%Y%m%dT%H%M%S%fZ}-{secrets.token_hex(4)}"
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,8 @@ class Catalog:
         by_identity = {(o.key, o.version): o for o in objects}
         rows = [
             {
-                "ingest_id": new_ingest_id(now),
+                # One microsecond apart: ids keep the listing order within a batch.
+                "ingest_id": new_ingest_id(now + timedelta(microseconds=i)),
                 "landing_key": o.key,
                 "landing_version": o.version,
                 "original_name": o.key.rsplit("/", 1)[-1],
@@ -95,7 +99,7 @@ class Catalog:
                 "created_at": now,
                 "updated_at": now,
             }
-            for o in by_identity.values()
+            for i, o in enumerate(by_identity.values())
         ]
         identity = tuple_(ingests.c.landing_key, ingests.c.landing_version)
         returned = (

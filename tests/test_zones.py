@@ -1,0 +1,207 @@
+"""Raw → trusted → refined on both backends: contents, idempotency, quarantine, evolution."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from agrolake.catalog import RAW
+from agrolake.lake import Lake
+from agrolake.pipeline import rebuild, run_all
+from agrolake.samples import (
+    write_activities,
+    write_demo_set,
+    write_parcels_and_treatments,
+    write_wine_quality,
+)
+from agrolake.tables import TableRef
+from agrolake.trusted import QUARANTINE, process_trusted
+from agrolake.uploads import upload
+
+PARCELS = TableRef("trusted", "erp.parcels")
+TREATMENTS = TableRef("trusted", "erp.treatments")
+ACTIVITIES = TableRef("trusted", "erp.activities")
+WINE = TableRef("trusted", "lab.wine_quality")
+TWIN = TableRef("refined", "digital_twin.enclosures")
+ML_WINE = TableRef("refined", "ml.wine_quality")
+
+
+def frame(lake: Lake, ref: TableRef, version: int | None = None) -> pl.DataFrame:
+    data = lake.tables.read(ref, version)
+    assert data is not None, f"{ref} exists"
+    result = pl.from_arrow(data)
+    assert isinstance(result, pl.DataFrame)
+    return result
+
+
+def land(lake: Lake, key: str, data: bytes) -> None:
+    lake.store.put("landing", key, data)
+
+
+@pytest.fixture
+def demo_lake(lake: Lake, tmp_path: Path) -> Lake:
+    upload(lake, [Path(p) for p in write_demo_set(tmp_path / "demo")])
+    run_all(lake)
+    return lake
+
+
+def test_demo_files_reach_every_table_with_provenance(demo_lake: Lake) -> None:
+    parcels = frame(demo_lake, PARCELS)
+    assert parcels.height == 40
+    assert {"_ingest_id", "_ingested_at", "_source", "_row"} <= set(parcels.columns)
+    assert parcels["_source"].unique().to_list() == ["7eData"]
+    assert parcels["enclosure_id"].str.count_matches("-").unique().to_list() == [6]
+    assert "producer_nif" not in parcels.columns, "personal data stays out by default"
+    assert "applicator_nif" not in frame(demo_lake, TREATMENTS).columns
+    table = demo_lake.tables.open(PARCELS)
+    assert table is not None and table.metadata().partition_columns == ["harvest_year"]
+
+    twin = frame(demo_lake, TWIN)
+    assert twin.height == parcels.height, "one twin row per enclosure and harvest year"
+    treatments = frame(demo_lake, TREATMENTS)
+    per_key = treatments.group_by("enclosure_id", "harvest_year").len()
+    joined = twin.join(
+        per_key, left_on=["enclosure_id", "year"], right_on=["enclosure_id", "harvest_year"]
+    )
+    assert (joined["treatment_count"] == joined["len"]).all()
+    assert twin["activity_count"].sum() > 0, "activities join the twin on the SIGPAC id"
+
+    wine = frame(demo_lake, WINE)
+    assert wine.height == 1599 + 400, "every wine row of both files; repeats are kept"
+    assert frame(demo_lake, ML_WINE).height == wine.height
+
+
+def test_running_again_or_reprocessing_leaves_identical_tables(demo_lake: Lake) -> None:
+    before = {ref: _sorted(frame(demo_lake, ref)) for ref in (PARCELS, ACTIVITIES, WINE, TWIN)}
+    summary = run_all(demo_lake)
+    assert summary.trusted.ingests == [] and summary.refined.writes == []
+
+    for row in demo_lake.catalog.find(dataset="lab.wine_quality", status="trusted"):
+        demo_lake.catalog.mark(row["ingest_id"], RAW)  # as if trusted had never seen them
+    for row in demo_lake.catalog.find(dataset="erp.activities", status="trusted"):
+        demo_lake.catalog.mark(row["ingest_id"], RAW)
+    again = process_trusted(demo_lake)
+    assert len(again.ingests) == 4
+    for ref in (PARCELS, ACTIVITIES, WINE):
+        assert _sorted(frame(demo_lake, ref)).equals(before[ref]), ref
+
+
+def _sorted(df: pl.DataFrame) -> pl.DataFrame:
+    columns = sorted(c for c in df.columns if c != "_ingested_at")
+    return df.select(columns).sort(columns, nulls_last=True)
+
+
+def test_a_bad_row_is_quarantined_and_the_others_proceed(lake: Lake, tmp_path: Path) -> None:
+    csv = write_activities(tmp_path / "a.csv", rows=20, seed=4).read_text()
+    lines = csv.splitlines()
+    lines[3] = "31/02/2024" + lines[3][10:]  # no such date
+    land(lake, "actividades.csv", ("\n".join(lines) + "\n").encode())
+
+    summary = run_all(lake)
+
+    assert frame(lake, ACTIVITIES).height == 19
+    [write] = [w for w in summary.trusted.writes if w.table == "trusted.erp_activities"]
+    assert (write.rows, write.quarantined) == (19, 1)
+    quarantine = frame(lake, QUARANTINE)
+    [bad] = quarantine.to_dicts()
+    assert bad["table"] == "trusted.erp_activities"
+    assert (bad["column"], bad["check"], bad["value"]) == (
+        "activity_date",
+        "type:date",
+        "31/02/2024",
+    )
+    assert bad["row_index"] == 2 and bad["_ingest_id"] == write_ingest_id(lake)
+
+
+def write_ingest_id(lake: Lake) -> str:
+    [row] = lake.catalog.find(dataset="erp.activities")
+    return str(row["ingest_id"])
+
+
+def test_a_file_whose_rows_all_fail_is_reported(lake: Lake, tmp_path: Path) -> None:
+    wine = write_wine_quality(tmp_path / "w.csv", rows=5).read_text().splitlines()
+    broken = [wine[0]] + [",".join(["n/a"] * 12) for _ in wine[1:]]
+    land(lake, "vino_roto.csv", ("\n".join(broken) + "\n").encode())
+    summary = run_all(lake)
+    assert any(
+        "vino_roto.csv: every row of trusted.lab_wine_quality" in w
+        for w in summary.trusted.warnings
+    )
+
+
+def test_latest_ingest_wins_on_the_business_key(lake: Lake, tmp_path: Path) -> None:
+    workbook = write_parcels_and_treatments(tmp_path / "p.xlsx", rows=10, seed=2)
+    land(lake, "Recintos_2023.xlsx", workbook.read_bytes())
+    run_all(lake)
+    first = frame(lake, PARCELS)
+
+    changed = pl.read_excel(workbook, sheet_id=0, infer_schema_length=0)
+    parcels = changed["Parcelas"].with_columns(pl.lit("Regadío goteo").alias("SistemaDeRiego"))
+    buffer = io.BytesIO()
+    with __import__("xlsxwriter").Workbook(buffer) as book:
+        parcels.write_excel(book, worksheet="Parcelas")
+        changed["Tratamientos"].write_excel(book, worksheet="Tratamientos")
+    land(lake, "Recintos_2023_v2.xlsx", buffer.getvalue())
+    run_all(lake)
+
+    second = frame(lake, PARCELS)
+    assert second.height == first.height, "a MERGE, not an append"
+    assert second["irrigation_system"].unique().to_list() == ["Regadío goteo"]
+    assert second["_ingest_id"].n_unique() == 1 and set(second["_ingest_id"]) != set(
+        first["_ingest_id"]
+    )
+    twin = frame(lake, TWIN)
+    assert twin["irrigation_system"].unique().to_list() == ["Regadío goteo"]
+
+
+def test_a_new_column_is_kept_and_earlier_rows_get_null(lake: Lake, tmp_path: Path) -> None:
+    first = write_activities(tmp_path / "a.csv", rows=5, seed=1).read_text()
+    land(lake, "a1.csv", first.encode())
+    run_all(lake)
+    second = write_activities(tmp_path / "b.csv", rows=5, seed=2).read_text().splitlines()
+    evolved = [second[0] + ",Operario"] + [line + ",Juan Pérez" for line in second[1:]]
+    land(lake, "a2.csv", ("\n".join(evolved) + "\n").encode())
+    run_all(lake)
+
+    activities = frame(lake, ACTIVITIES)
+    assert activities.schema["operario"] == pl.String
+    assert set(activities.filter(pl.col("operario").is_not_null())["operario"]) == {"Juan Pérez"}
+    assert activities["operario"].null_count() > 0
+
+
+def test_a_dropped_required_column_is_rejected_with_its_name(lake: Lake, tmp_path: Path) -> None:
+    csv = write_activities(tmp_path / "a.csv", rows=5, seed=1).read_text().splitlines()
+    dropped = [",".join(line.split(",")[:2] + line.split(",")[3:]) for line in csv]
+    land(lake, "actividades_sin_parcela.csv", ("\n".join(dropped) + "\n").encode())
+    [outcome] = run_all(lake).landing.outcomes
+    assert outcome.status == "invalid" and "PARCELA" in (outcome.reason or "")
+
+
+def test_rebuild_makes_a_new_version_with_the_same_rows(demo_lake: Lake) -> None:
+    old_version = demo_lake.tables.version(PARCELS)
+    before = _sorted(frame(demo_lake, PARCELS))
+    writes = rebuild(demo_lake, ["trusted.erp_parcels"])
+    assert [w.table for w in writes] == ["trusted.erp_parcels", "refined.digital_twin_enclosures"]
+    assert demo_lake.tables.version(PARCELS) == (old_version or 0) + 1
+    assert _sorted(frame(demo_lake, PARCELS)).equals(before)
+    assert _sorted(frame(demo_lake, PARCELS, old_version)).equals(before), "time travel"
+    latest = demo_lake.catalog.lineage.latest("trusted.erp_parcels")
+    assert latest is not None and latest.rebuild
+
+
+def test_only_refined_tables_whose_inputs_changed_are_rebuilt(
+    demo_lake: Lake, tmp_path: Path
+) -> None:
+    land(
+        demo_lake,
+        "mas_actividades.csv",
+        write_activities(tmp_path / "x.csv", rows=8, seed=99).read_bytes(),
+    )
+    summary = run_all(demo_lake)
+    assert sorted(w.table for w in summary.refined.writes) == [
+        "refined.digital_twin_activities",
+        "refined.digital_twin_enclosures",
+    ]
