@@ -93,6 +93,18 @@ def lake(lake_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[
 
 
 @pytest.fixture
+def demo_lake(lake: Lake, tmp_path: Path) -> Lake:
+    """A lake on each backend after the demo files went through every zone."""
+    from agrolake.pipeline import run_all
+    from agrolake.samples import write_demo_set
+    from agrolake.uploads import upload
+
+    upload(lake, [Path(p) for p in write_demo_set(tmp_path / "demo")])
+    run_all(lake)
+    return lake
+
+
+@pytest.fixture
 def local_lake(tmp_path: Path) -> Iterator[Lake]:
     """A lake on the embedded default only, for tests of logic that no backend changes."""
     lake = Lake(Settings(home=tmp_path / "home"))

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.slow
-def test_python_m_etl_landing_moves_files_to_raw(tmp_path: Path) -> None:
+def test_python_m_etl_modules_move_files_through_the_zones(tmp_path: Path) -> None:
     home = tmp_path / "home"
     lake = Lake(Settings(home=home))
     lake.init()
@@ -40,3 +40,14 @@ def test_python_m_etl_landing_moves_files_to_raw(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     assert "landing: 2 files → invalid 1, raw 1" in done.stdout + done.stderr
     assert lake.catalog.count_by_status() == {"raw": 1, "invalid": 1}
+
+    for module, expected in (
+        ("etl.trusted", "trusted: 1 ingests → 20 rows in 1 tables"),
+        ("etl.refined", "refined: refined.ml_wine_quality v0 (20 rows)"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", module],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert expected in done.stdout + done.stderr

@@ -13,16 +13,8 @@ from agrolake.lake import Lake
 from agrolake.pipeline import all_tables, run_all
 from agrolake.provenance import of_key, of_table
 from agrolake.query import parse_as_of, query
-from agrolake.samples import write_activities, write_demo_set
+from agrolake.samples import write_activities
 from agrolake.tables import TableRef
-from agrolake.uploads import upload
-
-
-@pytest.fixture
-def demo_lake(lake: Lake, tmp_path: Path) -> Lake:
-    upload(lake, [Path(p) for p in write_demo_set(tmp_path / "demo")])
-    run_all(lake)
-    return lake
 
 
 def test_every_table_is_queryable_by_its_sql_name(demo_lake: Lake) -> None:

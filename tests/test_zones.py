@@ -6,20 +6,17 @@ import io
 from pathlib import Path
 
 import polars as pl
-import pytest
 
 from agrolake.catalog import RAW
 from agrolake.lake import Lake
 from agrolake.pipeline import rebuild, run_all
 from agrolake.samples import (
     write_activities,
-    write_demo_set,
     write_parcels_and_treatments,
     write_wine_quality,
 )
 from agrolake.tables import TableRef
 from agrolake.trusted import QUARANTINE, process_trusted
-from agrolake.uploads import upload
 
 PARCELS = TableRef("trusted", "erp.parcels")
 TREATMENTS = TableRef("trusted", "erp.treatments")
@@ -39,13 +36,6 @@ def frame(lake: Lake, ref: TableRef, version: int | None = None) -> pl.DataFrame
 
 def land(lake: Lake, key: str, data: bytes) -> None:
     lake.store.put("landing", key, data)
-
-
-@pytest.fixture
-def demo_lake(lake: Lake, tmp_path: Path) -> Lake:
-    upload(lake, [Path(p) for p in write_demo_set(tmp_path / "demo")])
-    run_all(lake)
-    return lake
 
 
 def test_demo_files_reach_every_table_with_provenance(demo_lake: Lake) -> None:

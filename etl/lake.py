@@ -1,0 +1,37 @@
+"""Flow: the whole lake run, landing → raw → trusted → refined, in one flow run.
+
+``python -m etl.lake`` from the project root; deploy with ``prefect deploy``.
+"""
+
+from __future__ import annotations
+
+from prefect import flow, task
+
+from agrolake.lake import Lake
+from agrolake.pipeline import run_all
+
+
+@task(name="run-every-zone", retries=2, retry_delay_seconds=10)
+def run_every_zone() -> dict[str, object]:
+    lake = Lake.from_env()
+    try:
+        lake.init()
+        summary = run_all(lake)
+    finally:
+        lake.close()
+    for line in summary.lines():
+        print(line)
+    return {
+        "landing": dict(summary.landing.counts),
+        "tables": {w.table: w.version for w in summary.trusted.writes + summary.refined.writes},
+    }
+
+
+@flow(name="lake", log_prints=True)
+def lake() -> dict[str, object]:
+    """Process everything pending in every zone."""
+    return run_every_zone()
+
+
+if __name__ == "__main__":
+    lake()
