@@ -15,7 +15,6 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any
 
 from agrolake.catalog import DUPLICATE, INVALID, RAW, Claim, utcnow
 from agrolake.contracts import DatasetContract, recognise
-from agrolake.errors import AgrolakeError, FileRejected, ObjectExists, ObjectNotFound, StorageError
+from agrolake.errors import AgrolakeError, FileRejected, ObjectNotFound, StorageError
 from agrolake.lake import Lake
 from agrolake.readers import read_sample
 from agrolake.settings import Zone
@@ -224,12 +223,12 @@ def _to_raw(
         "contract-version": str(contract.version),
     }
     tags = {"dataset": contract.id, "source": contract.source, "zone": "raw"}
-    # ObjectExists: an earlier attempt of this same ingest wrote it; verified below.
-    with suppress(ObjectExists):
-        lake.store.put(
-            "raw", key, path, create_only=True, metadata=metadata,
-            content_type=CONTENT_TYPES.get(fmt), tags=tags,
-        )  # fmt: skip
+    # Not create-only: obstore sends a create-only put as one request holding the
+    # whole file in memory, and the key holds the ingest id, so the only object it
+    # can replace is an earlier attempt of this same ingest (same bytes).
+    lake.store.put(
+        "raw", key, path, metadata=metadata, content_type=CONTENT_TYPES.get(fmt), tags=tags
+    )
     _verify(lake, "raw", key, claim.obj.size)
     recorded = lake.catalog.finish(
         claim.ingest_id,

@@ -122,9 +122,7 @@ def _input(lake: Lake, ref: TableRef, version: int | None) -> pl.LazyFrame:
 
 def empty_trusted(ref: TableRef) -> pl.LazyFrame:
     """A trusted table with no rows yet (a missing input), as its cleaning would make it."""
-    contract, table = next(
-        (c, tt) for c in all_contracts() for tt in c.trusted if tt.id == ref.id
-    )
+    contract, table = next((c, tt) for c in all_contracts() for tt in c.trusted if tt.id == ref.id)
     wanted = next((t for t in contract.tables if t.sheet == table.sheet), contract.tables[0])
     raw = pl.DataFrame(schema={c: pl.String for c in (*wanted.required, *wanted.optional)})
     raw = raw.with_columns(pl.lit(None, dtype=pl.Int64).alias("_row"))

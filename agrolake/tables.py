@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import pyarrow as pa
 import pyarrow.dataset as pads
 from deltalake import DeltaTable, write_deltalake
-from deltalake.exceptions import CommitFailedError, TableNotFoundError
+from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from agrolake.errors import StorageError, UsageError
@@ -54,8 +54,12 @@ def parse_table(name: str, known: Sequence[TableRef]) -> TableRef:
     raise UsageError(f"no table {name!r}; tables: {names}")
 
 
+class _CreatedMeanwhile(Exception):
+    """Another writer created the table between our look and our write: try again."""
+
+
 _on_conflict = retry(
-    retry=retry_if_exception_type(CommitFailedError),
+    retry=retry_if_exception_type((CommitFailedError, _CreatedMeanwhile)),
     wait=wait_random_exponential(multiplier=0.05, max=2),
     stop=stop_after_attempt(20),
     reraise=True,
@@ -112,7 +116,7 @@ class Tables:
     def _write(self, ref: TableRef, action: Callable[[], T]) -> T:
         try:
             return _on_conflict(action)()
-        except (CommitFailedError, OSError) as exc:
+        except (CommitFailedError, _CreatedMeanwhile, DeltaError, OSError) as exc:
             raise StorageError(f"writing {ref.sql_name} failed: {exc}") from exc
 
     def replace_where(
@@ -125,18 +129,12 @@ class Tables:
         """
 
         def write() -> int:
-            partitions = list(partition_by) or None
-            if self.open(ref) is None:
-                write_deltalake(
-                    self.uri(ref), data, partition_by=partitions,
-                    storage_options=self.storage_options,
-                )  # fmt: skip
-            else:
-                write_deltalake(
-                    self.uri(ref), data, mode="overwrite", predicate=predicate,
-                    partition_by=partitions, storage_options=self.storage_options,
-                )  # fmt: skip
-            return self._latest(ref)
+            table = self._ensure(ref, data, partition_by)
+            write_deltalake(
+                table, data, mode="overwrite", predicate=predicate,
+                partition_by=list(partition_by) or None,
+            )  # fmt: skip
+            return table.version()
 
         return self._write(ref, write)
 
@@ -148,7 +146,7 @@ class Tables:
             if table is None:
                 raise UsageError(f"{ref.sql_name} does not exist yet")
             table.delete(predicate)
-            return self._latest(ref)
+            return table.version()
 
         return self._write(ref, delete)
 
@@ -156,15 +154,12 @@ class Tables:
         """Replace the whole table (a new version; time travel keeps the old one)."""
 
         def write() -> int:
+            table = self._ensure(ref, data, partition_by)
             write_deltalake(
-                self.uri(ref),
-                data,
-                mode="overwrite",
-                schema_mode="overwrite",
+                table, data, mode="overwrite", schema_mode="overwrite",
                 partition_by=list(partition_by) or None,
-                storage_options=self.storage_options,
-            )
-            return self._latest(ref)
+            )  # fmt: skip
+            return table.version()
 
         return self._write(ref, write)
 
@@ -186,13 +181,7 @@ class Tables:
         """
 
         def write() -> int:
-            table = self.open(ref)
-            if table is None:
-                write_deltalake(
-                    self.uri(ref), data, partition_by=list(partition_by) or None,
-                    storage_options=self.storage_options,
-                )  # fmt: skip
-                return self._latest(ref)
+            table = self._ensure(ref, data, partition_by)
             _add_new_columns(table, data.schema)
             predicate = " AND ".join(f"t.{_quote(c)} = s.{_quote(c)}" for c in key)
             merger = (
@@ -205,14 +194,30 @@ class Tables:
             if delete_missing:
                 merger = merger.when_not_matched_by_source_delete()
             merger.execute()
-            return self._latest(ref)
+            return table.version()
 
         return self._write(ref, write)
 
-    def _latest(self, ref: TableRef) -> int:
+    def _ensure(self, ref: TableRef, data: Any, partition_by: Sequence[str]) -> DeltaTable:
+        """The table, created empty (version 0) with the data's schema if it is new.
+
+        Data is never written by the create itself: two writers racing to create
+        a table would otherwise both commit their rows as plain appends. The
+        loser of the race retries and finds the table. Every write then returns
+        the version of its own commit (the DeltaTable object follows it), not
+        the latest, which another writer may already have moved on.
+        """
         table = self.open(ref)
-        assert table is not None, "written just now"
-        return table.version()
+        if table is not None:
+            return table
+        schema = data.schema if hasattr(data, "schema") else pa.schema(data)
+        try:
+            return DeltaTable.create(
+                self.uri(ref), schema, mode="error", partition_by=list(partition_by) or None,
+                storage_options=self.storage_options,
+            )  # fmt: skip
+        except (DeltaError, CommitFailedError) as exc:
+            raise _CreatedMeanwhile(ref.sql_name) from exc
 
 
 def _quote(column: str) -> str:

@@ -28,6 +28,7 @@ from agrolake.transforms import CleanOptions, quarantined_rows, valid_rows
 
 QUARANTINE = TableRef("trusted", "quarantine.rows")
 META = ("_ingest_id", "_ingested_at", "_source")
+RETRY_AFTER = timedelta(minutes=1)  # a failed ingest waits, so the others go first
 
 
 @dataclass(frozen=True)
@@ -70,14 +71,22 @@ def process_trusted(lake: Lake, ingest_ids: list[str] | None = None) -> TrustedS
     started = time.perf_counter()
     summary = TrustedSummary()
     lease = timedelta(seconds=lake.settings.lease_seconds)
-    claimed = lake.catalog.claim_stage(RAW, lake.worker, lease, ingest_ids)
+    tried: set[str] = set()
     with tempfile.TemporaryDirectory(prefix="agrolake-trusted-") as spool:
-        for ingest in claimed:
+        # One ingest per claim, oldest first: several workers share the work, and
+        # the order keeps "the latest ingest wins" true on business keys.
+        while claimed := lake.catalog.claim_stage(RAW, lake.worker, lease, ingest_ids, limit=1):
+            [ingest] = claimed
             ingest_id = ingest["ingest_id"]
+            if ingest_id in tried:
+                break  # failed earlier in this run; a later run tries again
+            tried.add(ingest_id)
             try:
                 writes = trust_ingest(lake, ingest, Path(spool))
             except AgrolakeError as exc:
-                lake.catalog.finish_attempt(ingest_id, lake.worker, exc.message, from_status=RAW)
+                lake.catalog.finish_attempt(
+                    ingest_id, lake.worker, exc.message, from_status=RAW, retry_after=RETRY_AFTER
+                )
                 summary.failed[ingest_id] = exc.message
                 continue
             stats = {w.table: {"rows": w.rows, "quarantined": w.quarantined} for w in writes}

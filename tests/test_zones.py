@@ -195,3 +195,41 @@ def test_only_refined_tables_whose_inputs_changed_are_rebuilt(
         "refined.digital_twin_activities",
         "refined.digital_twin_enclosures",
     ]
+
+
+def test_concurrent_writers_on_one_table_lose_no_commit(lake: Lake, tmp_path: Path) -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from agrolake.landing import process_landing
+    from agrolake.settings import Settings
+
+    for i in range(6):
+        data = write_activities(tmp_path / f"a{i}.csv", rows=15, seed=100 + i).read_bytes()
+        land(lake, f"actividades_{i}.csv", data)
+    process_landing(lake)
+    expected = sum(
+        pl.read_csv(tmp_path / f"a{i}.csv", infer_schema=False)
+        .unique(subset=["FECHA", "TAREA-PRODUCTO-DOSIS", "RECINTO ID"])
+        .height
+        for i in range(6)
+    )
+
+    start = threading.Barrier(3)
+
+    def worker(_: int) -> list[str]:
+        own = Lake(Settings(**lake.settings.model_dump()))
+        own.catalog.count_by_status()  # connected before the start line
+        start.wait()
+        return process_trusted(own).ingests
+
+    with ThreadPoolExecutor(3) as pool:
+        results = list(pool.map(worker, range(3)))
+    done = [i for result in results for i in result]
+    assert sum(1 for r in results if r) >= 2, "the writers really ran side by side"
+
+    assert sorted(done) == sorted(r["ingest_id"] for r in lake.catalog.find(status="trusted"))
+    assert len(done) == 6, "each ingest once"
+    assert frame(lake, ACTIVITIES).height == expected
+    versions = lake.catalog.lineage.versions("trusted.erp_activities")
+    assert len({v.version for v in versions}) == 6, "six commits, none lost"

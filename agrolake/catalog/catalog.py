@@ -198,7 +198,12 @@ class Catalog:
             )
 
     def claim_stage(
-        self, status: str, worker: str, lease: timedelta, ingest_ids: Sequence[str] | None = None
+        self,
+        status: str,
+        worker: str,
+        lease: timedelta,
+        ingest_ids: Sequence[str] | None = None,
+        limit: int | None = None,
     ) -> list[dict[str, Any]]:
         """Claim ingests in ``status`` for the next zone (all, or the given ones), oldest first.
 
@@ -211,6 +216,11 @@ class Catalog:
             query = select(ingests.c.ingest_id).where(ingests.c.status == status).where(free)
             if ingest_ids is not None:
                 query = query.where(ingests.c.ingest_id.in_(list(ingest_ids)))
+            # SKIP LOCKED (PostgreSQL; SQLite serialises writers anyway): a worker that
+            # loses the race for the oldest ingest takes the next, instead of none.
+            query = (
+                query.order_by(ingests.c.ingest_id).limit(limit).with_for_update(skip_locked=True)
+            )
             candidates = list(conn.execute(query).scalars())
             if not candidates:
                 return []
@@ -245,7 +255,13 @@ class Catalog:
         return result.rowcount == 1
 
     def finish_attempt(
-        self, ingest_id: str, worker: str, reason: str, *, from_status: str = CLAIMED
+        self,
+        ingest_id: str,
+        worker: str,
+        reason: str,
+        *,
+        from_status: str = CLAIMED,
+        retry_after: timedelta = timedelta(0),
     ) -> None:
         """Record a failed attempt and free the claim so a later pass tries again."""
         now = utcnow()
@@ -255,7 +271,7 @@ class Catalog:
                 .where(ingests.c.ingest_id == ingest_id)
                 .where(ingests.c.claimed_by == worker)
                 .where(ingests.c.status == from_status)
-                .values(reason=reason, lease_until=now, updated_at=now)
+                .values(reason=reason, lease_until=now + retry_after, updated_at=now)
             )
 
     def mark(self, ingest_id: str, status: str, **fields: Any) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import pandera.polars as pa
 import polars as pl
@@ -34,6 +35,7 @@ class TableContract:
         present = {normalise(c) for c in columns}
         return [c for c in self.required if normalise(c) not in present]
 
+    @cached_property
     def raw_schema(self) -> pa.DataFrameSchema:
         """The pandera schema of the raw contract: required columns, at least one row."""
         has_rows = pa.Check(
@@ -130,7 +132,7 @@ class DatasetContract:
                 )
             frame = _with_contract_names(table.frame, wanted)
             try:
-                wanted.raw_schema().validate(frame, lazy=True)
+                wanted.raw_schema.validate(frame, lazy=True)
             except pa.errors.SchemaErrors as exc:
                 raise _rejection(self, file_name, where, exc) from exc
 
