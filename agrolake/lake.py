@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -49,3 +51,14 @@ class Lake:
     def close(self) -> None:
         if "catalog" in self.__dict__:
             self.catalog.dispose()
+
+
+@contextmanager
+def open_lake(**overrides: object) -> Iterator[Lake]:
+    """A lake from the environment, initialised, closed afterwards (flows, scripts)."""
+    lake = Lake.from_env(**overrides)
+    try:
+        lake.init()
+        yield lake
+    finally:
+        lake.close()

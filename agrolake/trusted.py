@@ -164,11 +164,12 @@ def clean_ingest(
     cleaned = table.clean(raw, options)
     table.schema.validate(cleaned.drop("_errors", "_row"))  # types: schema-only on a LazyFrame
     valid = _with_new_columns(valid_rows(cleaned), raw, contract, table).with_columns(meta)
-    frame = valid.collect(engine="streaming")
+    failed = quarantined_rows(cleaned, ref.sql_name).with_columns(meta)
+    # Both in one go: the file is read and cleaned once for the two outputs.
+    frame, quarantined = pl.collect_all([valid, failed], engine="streaming")
     if table.key:
         # One row per key within the file: the last one, as a later line corrects an earlier.
         frame = frame.unique(subset=list(table.key), keep="last", maintain_order=True)
-    quarantined = quarantined_rows(cleaned, ref.sql_name).with_columns(meta).collect()
     return Cleaned(frame, quarantined)
 
 

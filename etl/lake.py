@@ -7,18 +7,14 @@ from __future__ import annotations
 
 from prefect import flow, task
 
-from agrolake.lake import Lake
+from agrolake.lake import open_lake
 from agrolake.pipeline import run_all
 
 
 @task(name="run-every-zone", retries=2, retry_delay_seconds=10)
 def run_every_zone() -> dict[str, object]:
-    lake = Lake.from_env()
-    try:
-        lake.init()
+    with open_lake() as lake:
         summary = run_all(lake)
-    finally:
-        lake.close()
     for line in summary.lines():
         print(line)
     return {

@@ -9,18 +9,14 @@ from __future__ import annotations
 
 from prefect import flow, task
 
-from agrolake.lake import Lake
+from agrolake.lake import open_lake
 from agrolake.landing import process_landing
 
 
 @task(name="land-pending-files", retries=2, retry_delay_seconds=10)
 def land_pending_files(max_files: int | None = None) -> dict[str, int]:
-    lake = Lake.from_env()
-    try:
-        lake.init()
+    with open_lake() as lake:
         summary = process_landing(lake, max_files=max_files)
-    finally:
-        lake.close()
     print(summary.line())
     return dict(summary.counts)
 

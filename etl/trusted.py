@@ -7,18 +7,14 @@ from __future__ import annotations
 
 from prefect import flow, task
 
-from agrolake.lake import Lake
+from agrolake.lake import open_lake
 from agrolake.trusted import process_trusted
 
 
 @task(name="trust-raw-ingests", retries=2, retry_delay_seconds=10)
 def trust_raw_ingests() -> dict[str, int]:
-    lake = Lake.from_env()
-    try:
-        lake.init()
+    with open_lake() as lake:
         summary = process_trusted(lake)
-    finally:
-        lake.close()
     print(summary.line())
     return {w.table: w.version for w in summary.writes}
 

@@ -275,6 +275,11 @@ def start_seaweedfs(workdir: Path, *, timeout: float = 60.0, attempts: int = 3) 
             "-s3.autoCreateBucket=false",
             "-s3.allowDeleteBucketNotEmpty=false",
             "-master.telemetry=false",  # no phoning home from tests
+            # Every bucket is a collection with volumes of its own, and tests make
+            # many buckets: small volumes and many slots, or writes start failing
+            # with "No writable volumes" after a few dozen buckets.
+            "-master.volumeSizeLimitMB=64",
+            "-volume.max=2000",
         ]
         with log_path.open("ab") as log:
             log.write(f"\n=== attempt {attempt}: {' '.join(cmd)}\n".encode())

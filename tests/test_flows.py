@@ -43,7 +43,7 @@ def test_python_m_etl_modules_move_files_through_the_zones(tmp_path: Path) -> No
 
     for module, expected in (
         ("etl.trusted", "trusted: 1 ingests → 20 rows in 1 tables"),
-        ("etl.refined", "refined: refined.ml_wine_quality v0 (20 rows)"),
+        ("etl.refined", "refined: refined.ml_wine_quality v1 (20 rows)"),
     ):
         done = subprocess.run(
             [sys.executable, "-m", module],

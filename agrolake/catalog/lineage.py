@@ -83,12 +83,15 @@ class Lineage:
 
     def versions(self, table: str) -> list[TableVersion]:
         """Every recorded version of ``table``, oldest first."""
+        return self._load(table).get(table, [])
+
+    def _load(self, table: str | None = None) -> dict[str, list[TableVersion]]:
+        """Versions of one table, or of all (three queries, whatever the count)."""
         with translated_errors(self.url, "lineage lookup"), self.engine.connect() as conn:
-            rows = conn.execute(
-                select(table_versions)
-                .where(table_versions.c.table_name == table)
-                .order_by(table_versions.c.version)
-            ).all()
+            query = select(table_versions).order_by(table_versions.c.version)
+            if table is not None:
+                query = query.where(table_versions.c.table_name == table)
+            rows = conn.execute(query).all()
             ids = [r.id for r in rows]
             inputs: dict[int, dict[str, int]] = {i: {} for i in ids}
             added: dict[int, list[str]] = {i: [] for i in ids}
@@ -105,19 +108,21 @@ class Lineage:
                     )
                 ):
                     added[r.table_version_id].append(r.ingest_id)
-        return [
-            TableVersion(
-                r.table_name,
-                r.version,
-                r.operation,
-                r.rebuild,
-                r.rows,
-                r.quarantined,
-                inputs[r.id],
-                tuple(sorted(added[r.id])),
+        found: dict[str, list[TableVersion]] = {}
+        for r in rows:
+            found.setdefault(r.table_name, []).append(
+                TableVersion(
+                    r.table_name,
+                    r.version,
+                    r.operation,
+                    r.rebuild,
+                    r.rows,
+                    r.quarantined,
+                    inputs[r.id],
+                    tuple(sorted(added[r.id])),
+                )
             )
-            for r in rows
-        ]
+        return found
 
     def latest(self, table: str) -> TableVersion | None:
         versions = self.versions(table)
@@ -131,28 +136,40 @@ class Lineage:
 
     def contained(self, table: str, version: int) -> set[str]:
         """The ingests whose rows a version holds: added since its last rebuild, or its inputs'."""
-        history = [v for v in self.versions(table) if v.version <= version]
+        return set(_Snapshot(self._load()).contained(table, version))
+
+    def first_versions_with(self, ingest_ids: set[str]) -> list[dict[str, Any]]:
+        """For each table, the first version holding any of the ingests."""
+        snapshot = _Snapshot(self._load())
+        found = []
+        for table, versions in sorted(snapshot.tables.items()):
+            for version in versions:
+                if snapshot.contained(table, version.version) & ingest_ids:
+                    found.append({"table": table, "version": version.version})
+                    break
+        return found
+
+
+class _Snapshot:
+    """All recorded versions at once, with containment memoised."""
+
+    def __init__(self, tables: dict[str, list[TableVersion]]) -> None:
+        self.tables = tables
+        self._memo: dict[tuple[str, int], frozenset[str]] = {}
+
+    def contained(self, table: str, version: int) -> frozenset[str]:
+        if (table, version) not in self._memo:
+            self._memo[table, version] = self._contained(table, version)
+        return self._memo[table, version]
+
+    def _contained(self, table: str, version: int) -> frozenset[str]:
+        history = [v for v in self.tables.get(table, []) if v.version <= version]
         if not history:
-            return set()
+            return frozenset()
         if history[-1].inputs:
             found: set[str] = set()
             for name, input_version in history[-1].inputs.items():
                 found |= self.contained(name, input_version)
-            return found
+            return frozenset(found)
         start = max((i for i, v in enumerate(history) if v.rebuild), default=0)
-        return {ingest for v in history[start:] for ingest in v.added}
-
-    def tables(self) -> list[str]:
-        with translated_errors(self.url, "lineage lookup"), self.engine.connect() as conn:
-            names = conn.execute(select(table_versions.c.table_name).distinct()).scalars()
-            return sorted(names)
-
-    def first_versions_with(self, ingest_ids: set[str]) -> list[dict[str, Any]]:
-        """For each table, the first version holding any of the ingests."""
-        found = []
-        for table in self.tables():
-            for version in self.versions(table):
-                if self.contained(table, version.version) & ingest_ids:
-                    found.append({"table": table, "version": version.version})
-                    break
-        return found
+        return frozenset(ingest for v in history[start:] for ingest in v.added)
