@@ -6,7 +6,7 @@ import json
 import sys
 import traceback
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import click
 import typer
@@ -14,9 +14,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from agrolake import reports
 from agrolake.errors import AgrolakeError
-from agrolake.lake import Lake
+
+if TYPE_CHECKING:
+    from agrolake.lake import Lake
 
 app = typer.Typer(
     help="agrolake: a zoned data lake for agricultural digital twins.",
@@ -37,6 +38,9 @@ def _options(
 
 
 def _lake() -> Lake:
+    # Imported here: `agrolake --help` should not wait for polars, delta-rs and friends.
+    from agrolake.lake import Lake
+
     lake = Lake.from_env()
     lake.init()
     return lake
@@ -61,6 +65,8 @@ def _print_json(data: Any) -> None:
 @app.command()
 def init() -> None:
     """Create the zone buckets and the catalog tables (safe to run again)."""
+    from agrolake.lake import Lake
+
     lake = Lake.from_env()
     buckets = lake.init()
     out.print(f"ready: buckets {', '.join(buckets)}; catalog up to date")
@@ -214,7 +220,9 @@ def lineage(
 
 @app.command()
 def status(json_output: JsonFlag = False) -> None:
-    """How many files wait in landing, were rejected, are in raw."""
+    """How many files wait in landing, were rejected, are in raw; every table."""
+    from agrolake import reports
+
     data = reports.status(_lake())
     if json_output:
         _print_json(data)
@@ -236,6 +244,8 @@ def status(json_output: JsonFlag = False) -> None:
 @app.command()
 def invalid(json_output: JsonFlag = False) -> None:
     """Rejected files with the reason of each."""
+    from agrolake import reports
+
     rows = reports.invalid_files(_lake())
     if json_output:
         _print_json(rows)

@@ -119,3 +119,32 @@ def test_cli_query_json_and_lineage_json(
     # Version 0 is the empty table's creation; the first file's rows are version 1.
     assert status["trusted"]["trusted.erp_parcels"] == {"version": 1, "rows": 40, "quarantined": 0}
     assert "refined.digital_twin_enclosures" in status["refined"]
+
+
+def test_cli_rebuild_all_and_lineage_text(
+    demo_lake: Lake, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agrolake.cli import main
+
+    def cli(*args: str) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["agrolake", *args])
+        try:
+            main()
+            code = 0
+        except SystemExit as exit_:
+            code = int(exit_.code or 0)
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    code, out, _ = cli("rebuild", "--all")
+    rebuilt = [line.split()[1] for line in out.splitlines()]
+    assert code == 0
+    assert {"trusted.erp_parcels", "trusted.lab_wine_quality", "refined.ml_wine_quality"} <= set(
+        rebuilt
+    )
+    assert cli("rebuild")[2].startswith("error: give the tables to rebuild, or --all")
+    assert cli("rebuild", "trusted.nothing")[2].startswith("error: no table 'trusted.nothing'")
+
+    code, out, _ = cli("lineage", "Recintos_Almendros_Cercanos_y_Otros_Cultivos.xlsx")
+    assert code == 0 and "→ refined.digital_twin_enclosures v" in out
+    assert cli("lineage")[2].startswith("error: give a KEY, or --table NAME")
