@@ -176,21 +176,73 @@ def query(
 
 
 @app.command()
+def train(
+    estimator: Annotated[
+        str, typer.Option(help="elasticnet (the seed's model) or random_forest.")
+    ] = "elasticnet",
+    alpha: Annotated[float | None, typer.Option(help="ElasticNet alpha.")] = None,
+    l1_ratio: Annotated[float | None, typer.Option(help="ElasticNet l1_ratio.")] = None,
+    version: Annotated[
+        int | None, typer.Option(help="Version of refined.ml_wine_quality (default: latest).")
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Train the wine quality model, register it as challenger, and gate it to champion."""
+    from agrolake.ml.training import train_wine_quality
+
+    params = {k: v for k, v in (("alpha", alpha), ("l1_ratio", l1_ratio)) if v is not None}
+    result = train_wine_quality(_lake(), estimator=estimator, params=params, version=version)
+    if json_output:
+        _print_json(
+            {
+                "model": "wine-quality",
+                "version": result.model_version,
+                "run_id": result.run_id,
+                "estimator": result.estimator,
+                "metrics": result.metrics,
+                "table": {"name": result.table, "version": result.table_version},
+                "promoted": result.decision.promoted,
+                "reason": result.decision.reason,
+            }
+        )
+        return
+    out.print(result.line(), highlight=False)
+
+
+@app.command()
 def lineage(
     key: Annotated[
         str | None, typer.Argument(help="A landing or raw key, file name or ingest id.")
     ] = None,
     table: Annotated[str | None, typer.Option("--table", help="A table's SQL name.")] = None,
     version: Annotated[int | None, typer.Option("--version", help="With --table.")] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="wine-quality@champion or wine-quality/3.")
+    ] = None,
     json_output: JsonFlag = False,
 ) -> None:
-    """Where a file's rows went, or which files are behind a table version."""
+    """Where a file's rows went, which files are behind a table version or a model."""
     from agrolake import provenance
     from agrolake.errors import UsageError
 
-    if (key is None) == (table is None):
-        raise UsageError("give a KEY, or --table NAME")
+    if sum(x is not None for x in (key, table, model)) != 1:
+        raise UsageError("give a KEY, or --table NAME, or --model NAME@ALIAS")
     lake = _lake()
+    if model is not None:
+        found = provenance.of_model(lake, model)
+        if json_output:
+            _print_json(found)
+            return
+        metrics = ", ".join(f"{k} {v:.4f}" for k, v in sorted(found["metrics"].items()))
+        aliases = f" ({', '.join(found['aliases'])})" if found["aliases"] else ""
+        out.print(f"{found['model']} v{found['version']}{aliases}", highlight=False)
+        out.print(f"  run {found['run_id']}: {metrics}", highlight=False)
+        out.print(f"  trained on {found['table']['name']} v{found['table']['version']}")
+        for item in found["ingests"]:
+            out.print(
+                f"  from {item['original_name']} (ingest {item['ingest_id']})", highlight=False
+            )
+        return
     if table is not None:
         data = provenance.of_table(lake, table, version)
         if json_output:

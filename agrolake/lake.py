@@ -44,7 +44,8 @@ class Lake:
     def init(self) -> list[str]:
         """Create the zone buckets and bring the catalog up to date; idempotent."""
         self.settings.home.mkdir(parents=True, exist_ok=True)
-        buckets = self.store.ensure_buckets()
+        extra = (self.settings.bucket_mlflow,) if self.settings.uses_s3 else ()
+        buckets = self.store.ensure_buckets(extra)
         self.catalog.migrate()
         return buckets
 

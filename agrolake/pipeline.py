@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from agrolake.lake import Lake
 from agrolake.landing import LandingSummary, Outcome, process_landing
+from agrolake.ml.retrain import retrain_if_needed
+from agrolake.ml.training import TrainingResult
 from agrolake.refined import REFINED, RefinedSummary, build, process_refined
 from agrolake.tables import TableRef, parse_table
 from agrolake.trusted import (
@@ -23,9 +25,11 @@ class RunSummary:
     landing: LandingSummary
     trusted: TrustedSummary
     refined: RefinedSummary
+    training: TrainingResult | None = None
 
     def lines(self) -> list[str]:
-        return [self.landing.line(), self.trusted.line(), self.refined.line()]
+        lines = [self.landing.line(), self.trusted.line(), self.refined.line()]
+        return [*lines, self.training.line()] if self.training else lines
 
 
 def run_all(
@@ -34,12 +38,14 @@ def run_all(
     on_listed: Callable[[int], None] | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
 ) -> RunSummary:
-    """Process everything pending: new files to raw, raw ingests to trusted, then the
-    refined tables whose inputs changed."""
+    """Process everything pending: new files to raw, raw ingests to trusted, the
+    refined tables whose inputs changed, then (embedded profile) retrain the model
+    if its table has a version it was not trained on."""
     landing = process_landing(lake, on_listed=on_listed, on_outcome=on_outcome)
     trusted = process_trusted(lake)
     refined = process_refined(lake)
-    return RunSummary(landing, trusted, refined)
+    training = retrain_if_needed(lake) if lake.settings.retrain_on_run else None
+    return RunSummary(landing, trusted, refined, training)
 
 
 def all_tables() -> list[TableRef]:

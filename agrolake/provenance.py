@@ -61,3 +61,42 @@ def of_table(lake: Lake, name: str, version: int | None = None) -> dict[str, Any
         "inputs": [{"table": t, "version": v} for t, v in sorted(recorded.inputs.items())],
         "ingests": [ingest_facts(r) for r in rows if r is not None],
     }
+
+
+def of_model(lake: Lake, reference: str) -> dict[str, Any]:
+    """A model version → its run → metrics → table version → ingests → file names.
+
+    ``reference`` is ``name@alias`` or ``name/version``.
+    """
+    from mlflow.exceptions import MlflowException
+
+    from agrolake.ml.tracking import client
+
+    mlflow_client = client(lake.settings)
+    name, alias = reference.split("@", 1) if "@" in reference else (reference, None)
+    name, _, number = name.partition("/")
+    if not alias and not number.isdigit():
+        raise UsageError(f"give a model as NAME@ALIAS or NAME/VERSION, not {reference!r}")
+    try:
+        if alias:
+            version = mlflow_client.get_model_version_by_alias(name, alias)
+        else:
+            version = mlflow_client.get_model_version(name, number)
+        run = mlflow_client.get_run(str(version.run_id))
+    except MlflowException as exc:
+        raise UsageError(f"no model {reference!r}: {exc.message.splitlines()[0]}") from exc
+    table = run.data.tags.get("agrolake.table")
+    table_version = run.data.tags.get("agrolake.table_version")
+    if table is None or table_version is None:
+        raise UsageError(f"{reference} was not trained by agrolake: its run has no table tags")
+    ingest_ids = lake.catalog.lineage.contained(table, int(table_version))
+    rows = [lake.catalog.get(i) for i in sorted(ingest_ids)]
+    return {
+        "model": name,
+        "version": str(version.version),
+        "aliases": list(version.aliases),
+        "run_id": run.info.run_id,
+        "metrics": dict(run.data.metrics),
+        "table": {"name": table, "version": int(table_version)},
+        "ingests": [ingest_facts(r) for r in rows if r is not None],
+    }

@@ -55,6 +55,17 @@ class S3Credentials:
             options["AWS_SECRET_ACCESS_KEY"] = self.secret_access_key.get_secret_value()
         return options
 
+    def to_mlflow_env(self) -> dict[str, str]:
+        """Environment for MLflow's S3 artifact store (boto3 underneath)."""
+        env = {"AWS_DEFAULT_REGION": self.region}
+        if self.endpoint_url:
+            env["MLFLOW_S3_ENDPOINT_URL"] = self.endpoint_url
+        if self.access_key_id:
+            env["AWS_ACCESS_KEY_ID"] = self.access_key_id
+        if self.secret_access_key:
+            env["AWS_SECRET_ACCESS_KEY"] = self.secret_access_key.get_secret_value()
+        return env
+
     def to_boto3(self) -> dict[str, Any]:
         """Keyword arguments for ``boto3.client("s3", ...)``."""
         kwargs: dict[str, Any] = {"region_name": self.region}
@@ -108,6 +119,28 @@ class Settings(BaseSettings):
         "may take it over (a worker that died).",
     )
     batch_size: int = Field(64, gt=0, description="Landing files claimed per catalog round trip.")
+    bucket_mlflow: str = Field("mlflow", description="Bucket of MLflow's artifacts (services).")
+    mlflow_tracking_uri: str | None = Field(
+        None,
+        description="MLflow tracking server, e.g. http://127.0.0.1:5000. Default: a SQLite "
+        "file under the home with artifacts beside it (embedded, no server).",
+    )
+    mlflow_backend_store_uri: str | None = Field(
+        None,
+        description="For `agrolake mlflow-server`: its backend store, e.g. "
+        "postgresql+psycopg://…/mlflow. Default: the SQLite file under the home.",
+    )
+    mlflow_artifacts_destination: str | None = Field(
+        None,
+        description="For `agrolake mlflow-server`: where it stores artifacts. Default: "
+        "s3://<bucket_mlflow>/ with S3 storage, else a folder under the home.",
+    )
+    train_on_run: bool | None = Field(
+        None,
+        description="Whether `agrolake run` retrains the model when its table changed. "
+        "Default: yes without a tracking server (embedded); with one, the training "
+        "deployment does it.",
+    )
     include_personal_data: bool = Field(
         False,
         description="Carry personal data columns (NIFs, user names) into the trusted zone.",
@@ -151,6 +184,24 @@ class Settings(BaseSettings):
         return S3Credentials(
             self.s3_endpoint_url, self.s3_access_key_id, self.s3_secret_access_key, self.s3_region
         )
+
+    @property
+    def tracking_uri(self) -> str:
+        """Where MLflow runs and models are recorded."""
+        return self.mlflow_tracking_uri or f"sqlite:///{(self.home / 'mlflow.db').resolve()}"
+
+    @property
+    def embedded_tracking(self) -> bool:
+        return self.mlflow_tracking_uri is None
+
+    @property
+    def artifacts_folder(self) -> Path:
+        """Artifacts of the embedded tracking store (no server)."""
+        return (self.home / "mlartifacts").resolve()
+
+    @property
+    def retrain_on_run(self) -> bool:
+        return self.embedded_tracking if self.train_on_run is None else self.train_on_run
 
     def bucket(self, zone: Zone) -> str:
         return str(getattr(self, f"bucket_{zone}"))

@@ -19,8 +19,10 @@ from tests.services import PostgresServer, S3Server, start_postgres, start_seawe
 def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No AGROLAKE_* setting or .env of the developer leaks into a test."""
     for name in list(os.environ):
-        if name.startswith("AGROLAKE_"):
+        if name.startswith("AGROLAKE_") or name.startswith("MLFLOW_"):
             monkeypatch.delenv(name)
+    # Training takes seconds: only the tests of the model lifecycle turn it on.
+    monkeypatch.setenv("AGROLAKE_TRAIN_ON_RUN", "false")
     monkeypatch.chdir(tmp_path)
 
 

@@ -2,6 +2,7 @@
 
 * :func:`start_seaweedfs` - a SeaweedFS ``weed mini`` process serving S3 on 127.0.0.1.
 * :func:`start_postgres` - a PostgreSQL server from the ``pgserver`` wheel (unix socket).
+* :func:`start_mlflow` - an MLflow tracking server (agrolake's lean one, or ``mlflow server``).
 
 Session-scoped pytest fixtures and the scripts under ``bench/`` both import this module,
 so it must not import pytest. Every launcher takes a fresh ``workdir`` and keeps its data
@@ -31,7 +32,15 @@ if TYPE_CHECKING:
     import psutil
     from pgserver.postgres_server import PostgresServer as _PgServer
 
-__all__ = ["PostgresServer", "S3Server", "ServiceStartError", "start_postgres", "start_seaweedfs"]
+__all__ = [
+    "MlflowServer",
+    "PostgresServer",
+    "S3Server",
+    "ServiceStartError",
+    "start_mlflow",
+    "start_postgres",
+    "start_seaweedfs",
+]
 
 _HOST = "127.0.0.1"
 # SeaweedFS derives a component's gRPC port as "HTTP port + 10000" wherever an address is
@@ -477,3 +486,177 @@ def start_postgres(workdir: Path) -> PostgresServer:
     result.url = result.url_for("postgres")
     atexit.register(result.stop)
     return result
+
+
+# --------------------------------------------------------------------------- MLflow
+
+if TYPE_CHECKING:
+    from agrolake.ml.server import TrackingServerConfig
+
+
+def _free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (the caller retries if it is taken meanwhile)."""
+    rng = secrets.SystemRandom()
+    for _ in range(200):
+        port = rng.randrange(*_PORT_RANGE)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((_HOST, port))
+            except OSError:
+                continue
+            return port
+    raise ServiceStartError(f"no free port on {_HOST}")
+
+
+@dataclass
+class MlflowServer:
+    """A running MLflow tracking server (lean: one uvicorn process; or ``mlflow server``).
+
+    :attr:`startup_seconds` is the time from launch (including the schema migration of a
+    lean server) until ``GET /health`` answered.
+    """
+
+    tracking_uri: str
+    config: TrackingServerConfig
+    lean: bool
+    pid: int
+    workdir: Path
+    log_path: Path
+    startup_seconds: float
+    _proc: subprocess.Popen[bytes] = field(repr=False)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """SIGTERM the process group, wait up to ``timeout`` s, then SIGKILL. Idempotent."""
+        atexit.unregister(self.stop)
+        proc = self._proc
+        if proc.poll() is None:
+            # Own session, so the group id is its PID; signalled only while unreaped.
+            _signal_group(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                _signal_group(proc.pid, signal.SIGKILL)
+                proc.wait(10)
+        else:
+            # `mlflow server`'s job runner may outlive a dead parent: clear the group.
+            _signal_group(proc.pid, signal.SIGKILL)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _wait_http_ok(server: MlflowServer, path: str, timeout: float) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        if server._proc.poll() is not None:
+            raise ServiceStartError(
+                f"MLflow server exited with code {server._proc.returncode} during startup; "
+                f"log {server.log_path}:\n{_log_tail(server.log_path)}"
+            )
+        try:
+            with urllib.request.urlopen(server.tracking_uri + path, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except Exception as exc:  # connection refused while uvicorn imports MLflow
+            last_error = exc
+        time.sleep(0.2)
+    raise ServiceStartError(
+        f"MLflow server not ready after {timeout:.0f}s (last error: {last_error!r}); "
+        f"log {server.log_path}:\n{_log_tail(server.log_path)}"
+    )
+
+
+def start_mlflow(
+    config: TrackingServerConfig,
+    workdir: Path,
+    *,
+    lean: bool = True,
+    timeout: float = 180.0,
+    attempts: int = 3,
+) -> MlflowServer:
+    """Start an MLflow tracking server on 127.0.0.1 and a free port (``config``'s host and
+    port are replaced); return once ``GET /health`` answers.
+
+    ``lean``: :func:`agrolake.ml.server.server_command` after its schema migration
+    (``migrate_command``), as agrolake runs it. Otherwise plain ``mlflow server`` with
+    MLflow's defaults (:func:`~agrolake.ml.server.default_server_command`), the baseline.
+    Output of every step goes to ``workdir/mlflow.log``.
+    """
+    import dataclasses
+
+    from agrolake.ml.server import default_server_command, migrate_command, server_command
+
+    workdir = Path(workdir).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    log_path = workdir / "mlflow.log"
+    for attempt in range(1, attempts + 1):
+        cfg = dataclasses.replace(config, host=_HOST, port=_free_port())
+        started = time.monotonic()
+        with log_path.open("ab") as log:
+            if lean:
+                argv, env = migrate_command(cfg)
+                log.write(f"\n=== attempt {attempt}: schema migration\n".encode())
+                log.flush()
+                migration = subprocess.run(
+                    argv,
+                    cwd=workdir,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    timeout=timeout,
+                )
+                if migration.returncode != 0:
+                    raise ServiceStartError(
+                        f"MLflow schema migration failed ({migration.returncode}); "
+                        f"log {log_path}:\n{_log_tail(log_path)}"
+                    )
+                argv, env = server_command(cfg)
+            else:
+                argv, env = default_server_command(cfg)
+            log.write(f"=== attempt {attempt}: {' '.join(argv)}\n".encode())
+            log.flush()
+            proc = subprocess.Popen(
+                argv,
+                cwd=workdir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # so stop() can signal its whole process group
+            )
+        server = MlflowServer(
+            tracking_uri=f"http://{_HOST}:{cfg.port}",
+            config=cfg,
+            lean=lean,
+            pid=proc.pid,
+            workdir=workdir,
+            log_path=log_path,
+            startup_seconds=0.0,
+            _proc=proc,
+        )
+        atexit.register(server.stop)
+        try:
+            _wait_http_ok(server, "/health", max(1.0, timeout - (time.monotonic() - started)))
+            server.startup_seconds = time.monotonic() - started
+            return server
+        except ServiceStartError:
+            server.stop()
+            if attempt < attempts and "address already in use" in _log_tail(log_path).lower():
+                continue
+            raise
+        except BaseException:
+            server.stop()
+            raise
+    raise AssertionError("unreachable")

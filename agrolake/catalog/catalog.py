@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from agrolake.catalog.database import create_catalog_engine, migrate, translated_errors
 from agrolake.catalog.lineage import Lineage
 from agrolake.catalog.schema import ingests, raw_contents
+from agrolake.catalog.training import TrainingClaims
 from agrolake.storage import ObjectInfo
 
 CLAIMED, RAW, INVALID, DUPLICATE, REPLAYED = "claimed", "raw", "invalid", "duplicate", "replayed"
@@ -187,6 +188,10 @@ class Catalog:
     @cached_property
     def lineage(self) -> Lineage:
         return Lineage(self.url, self.engine)
+
+    @cached_property
+    def training(self) -> TrainingClaims:
+        return TrainingClaims(self.url, self.engine)
 
     def release_content(self, sha256: str, ingest_id: str) -> None:
         """Give up ownership of bytes that never reached raw."""

@@ -111,3 +111,22 @@ table_version_ingests = Table(
     Column("table_version_id", Integer, ForeignKey("table_versions.id"), primary_key=True),
     Column("ingest_id", String(40), primary_key=True, index=True),
 )
+
+# One row per (model, table version, estimator, parameters) trained: the primary
+# key makes "two triggers never train twice" a constraint, as for raw contents.
+training_runs = Table(
+    "training_runs",
+    metadata,
+    Column("model", String(200), primary_key=True),
+    Column("table_name", String(200), primary_key=True),
+    Column("table_version", BigInteger, primary_key=True),
+    Column("estimator", String(100), primary_key=True),
+    Column("params_hash", String(64), primary_key=True),
+    Column("status", String(20), nullable=False),
+    Column("params", JSON),
+    Column("run_id", String(64)),
+    Column("model_version", String(20)),
+    Column("claimed_by", String(200)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)

@@ -1,0 +1,44 @@
+"""MLflow's tracking and registry, configured from agrolake's settings."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import TYPE_CHECKING
+
+from agrolake.settings import Settings
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
+
+MODEL_NAME = "wine-quality"
+EXPERIMENT = "wine-quality"
+
+
+def client(settings: Settings) -> MlflowClient:
+    """A client on the configured tracking store (embedded SQLite file, or a server)."""
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    # MLflow announces every schema migration of its store at INFO, and warns that
+    # it cannot find pip in a uv environment (harmless: requirements are pinned
+    # from the installed versions). One summary line per run is ours to print.
+    if "MLFLOW_LOGGING_LEVEL" not in os.environ:
+        logging.getLogger("mlflow").setLevel(logging.WARNING)
+        logging.getLogger("mlflow.utils.environment").setLevel(logging.ERROR)
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+    if settings.embedded_tracking:
+        settings.home.mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(settings.tracking_uri)
+    mlflow.set_registry_uri(settings.tracking_uri)
+    return MlflowClient(settings.tracking_uri, settings.tracking_uri)
+
+
+def experiment_id(settings: Settings, name: str = EXPERIMENT) -> str:
+    """The experiment's id, created on first use (embedded: artifacts under the home)."""
+    mlflow_client = client(settings)
+    found = mlflow_client.get_experiment_by_name(name)
+    if found is not None:
+        return str(found.experiment_id)
+    location = settings.artifacts_folder.as_uri() if settings.embedded_tracking else None
+    return str(mlflow_client.create_experiment(name, artifact_location=location))

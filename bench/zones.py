@@ -1,0 +1,1058 @@
+"""Zone transitions: raw → trusted against a polars floor, and the refined rebuild.
+
+Both scenarios run on the embedded local backend (a folder under ``AGROLAKE_HOME``,
+SQLite catalog):
+
+* ``trusted``: one erp.activities CSV of ``--size-mb`` MB (default 500;
+  ``write_bulk_csv(seed=1)``) is landed and taken to raw outside the timed region;
+  timed: ``process_trusted(lake)``. The *floor*, in the same repetition, on the same
+  raw bytes: ``pl.scan_csv(path, infer_schema=False).sink_parquet(out)``.
+  Goals stated by the issue: agrolake ≤ 1.5 × the floor's time, peak RSS ≤ 1 GB.
+* ``refined``: a parcels-and-treatments workbook with ``--enclosures`` parcel rows
+  (default 10,000; ``write_parcels_and_treatments``) and an activities CSV of
+  ``--activities-per-enclosure`` rows per enclosure (default 10) on those same
+  enclosures are landed and taken to trusted outside the timed region; timed:
+  ``process_refined(lake, force=True)`` while the refined tables do not exist yet
+  (*first build*), again once they do (*rebuild*), and ``refined.build`` of the
+  ``refined.digital_twin_enclosures`` entry alone (table present).
+
+Every measurement runs in a fresh child process (the script calls itself with
+``--child``), so the peak RSS reported (``VmHWM``) is that of one measurement. Each
+repetition gets a fresh AGROLAKE_HOME. One-time set-up a long-running worker pays
+once (imports, contract discovery, the catalog connection, a first cleaning of a
+tiny file) happens before the timed region. CPU seconds (user + system of the
+child during the timed region) are reported next to wall time: the machine is
+shared, and CPU time is less sensitive to other tenants than wall time.
+
+``--breakdown`` also times the steps of raw → trusted one by one in a fresh child
+(the same agrolake functions ``process_trusted`` calls, in its order, with the peak
+RSS of each step), the cleaning's stages, and a sketch of a one-pass, streaming
+alternative; see docs/BENCHMARKS.md.
+
+Run from the repository root::
+
+    .venv/bin/python -m bench.zones                 # full run: 500 MB, 10,000 enclosures, ×3
+    .venv/bin/python -m bench.zones --quick         # smoke run: 50 MB, 1,000 enclosures
+    .venv/bin/python -m bench.zones --out r.md --json r.json --breakdown --profile prof/
+
+This is a script, not a test: it measures and reports, it asserts no timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a file: bench/zones.py
+    sys.path.insert(0, str(ROOT))
+
+SCENARIOS = ("trusted", "refined")
+MB = 1_000_000
+MIB = 1024 * 1024
+FULL = {"size_mb": 500.0, "enclosures": 10_000}
+QUICK = {"size_mb": 50.0, "enclosures": 1_000}
+BULK_NAME = "activities-bulk.csv"
+PARCELS_NAME = "parcels-and-treatments.xlsx"
+ACTIVITIES_NAME = "activities-enclosures.csv"
+ENCLOSURES = "refined.digital_twin_enclosures"
+GOAL_RATIO = 1.5
+GOAL_RSS = 1024**3  # "1 GB", read as 1 GiB
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def _current_rss() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _peak_rss() -> int:
+    """This process's high-water RSS (VmHWM); not ``ru_maxrss`` (it counts the fork)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def _reset_peak() -> None:
+    """Start a new VmHWM from the current RSS (Linux ≥ 4.0: ``5 > clear_refs``)."""
+    with open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+class Timed:
+    """Wall and CPU seconds, RSS before and peak RSS of one block (peak reset on entry)."""
+
+    def __init__(self, reset_peak: bool = False) -> None:
+        self.reset_peak = reset_peak
+        self.result: dict[str, Any] = {}
+
+    def __enter__(self) -> Timed:
+        if self.reset_peak:
+            _reset_peak()
+        self._rss = _current_rss()
+        self._cpu = _cpu_seconds()
+        self._wall = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.result = {
+            "seconds": time.perf_counter() - self._wall,
+            "cpu_seconds": _cpu_seconds() - self._cpu,
+            "rss_before": self._rss,
+            "peak_rss": _peak_rss(),
+            "rss_after": _current_rss(),
+        }
+
+
+def _raw_path(lake: Any, ingest: dict[str, Any]) -> Path:
+    """The raw object of an ingest as a file (local backend only)."""
+    path: Path = lake.settings.lake_folder / lake.settings.bucket("raw") / ingest["raw_key"]
+    if not path.is_file():
+        raise SystemExit(f"raw object not found as a file: {path}")
+    return path
+
+
+def _warm_up(lake: Any) -> None:
+    """One-time costs a long-running worker pays once, outside the timed region."""
+    import polars as pl
+
+    from agrolake.contracts import all_contracts, get_contract
+    from agrolake.readers import read_frame
+    from agrolake.samples import write_activities
+    from agrolake.transforms import valid_rows
+
+    all_contracts()
+    lake.catalog.count_by_status()
+    lake.store.exists("raw", "bench-warm-up")
+    table = get_contract("erp.activities").trusted[0]
+    with tempfile.TemporaryDirectory(prefix="agrolake-warm-up-") as folder:
+        warm = write_activities(Path(folder) / "activities.csv", rows=20, seed=0)
+        raw = read_frame(warm, "csv", {}, table.sheet).with_row_index("_row")
+        cleaned = table.clean(raw.with_columns(pl.col("_row").cast(pl.Int64)), _options(lake))
+        table.schema.validate(cleaned.drop("_errors", "_row"))
+        valid_rows(cleaned).collect(engine="streaming")
+
+
+def _options(lake: Any) -> Any:
+    from agrolake.transforms import CleanOptions
+
+    return CleanOptions(include_personal_data=lake.settings.include_personal_data)
+
+
+def _profiled(profile_to: Path | None, action: Callable[[], Any]) -> Any:
+    if profile_to is None:
+        return action()
+    import cProfile
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        return action()
+    finally:
+        profiler.disable()
+        profiler.dump_stats(profile_to)
+
+
+# --------------------------------------------------------------------------- children
+
+
+def child_populate(inputs: Path, scenario: str) -> dict[str, Any]:
+    """Create the lake, land the inputs, take them to raw (and, for refined, to trusted)."""
+    from agrolake.catalog import RAW
+    from agrolake.lake import Lake
+    from agrolake.landing import process_landing
+    from agrolake.trusted import process_trusted
+
+    lake = Lake.from_env()
+    lake.init()
+    files = sorted(inputs.iterdir())
+    for path in files:
+        lake.store.put("landing", f"uploads/{path.name}", path)
+    started = time.perf_counter()
+    landing = process_landing(lake)
+    result: dict[str, Any] = {"landing_seconds": time.perf_counter() - started}
+    if dict(landing.counts) != {"raw": len(files)}:
+        reasons = sorted({o.reason for o in landing.outcomes if o.reason})
+        raise SystemExit(f"landing did not take every file to raw: {landing.counts} {reasons}")
+    if scenario == "trusted":
+        [ingest] = lake.catalog.find(status=RAW)
+        result["raw_path"] = str(_raw_path(lake, ingest))
+        result["bytes"] = _raw_path(lake, ingest).stat().st_size
+    else:
+        summary = process_trusted(lake)
+        if summary.failed or len(summary.ingests) != len(files):
+            raise SystemExit(f"trusted failed: {summary.failed}")
+        result["trusted_seconds"] = summary.seconds
+        result["trusted_rows"] = {w.table: w.rows for w in summary.writes}
+        result["trusted_quarantined"] = {w.table: w.quarantined for w in summary.writes}
+    lake.close()
+    return result
+
+
+def child_floor(raw_path: Path, out_dir: Path) -> dict[str, Any]:
+    """The floor the issue defines: ``scan_csv(infer_schema=False).sink_parquet``."""
+    import polars as pl
+
+    import agrolake.trusted  # noqa: F401  the agrolake child's imports, so RSS bases match
+
+    out = out_dir / "floor.parquet"
+    with Timed() as timed:
+        pl.scan_csv(raw_path, infer_schema=False).sink_parquet(out)
+    rows = pl.scan_parquet(out).select(pl.len()).collect().item()
+    result = {**timed.result, "bytes": raw_path.stat().st_size, "rows": rows}
+    result["parquet_bytes"] = out.stat().st_size
+    out.unlink()
+    return result
+
+
+def child_trusted(profile_to: Path | None) -> dict[str, Any]:
+    """Time ``process_trusted`` over the one raw ingest."""
+    from agrolake.catalog import RAW
+    from agrolake.lake import Lake
+    from agrolake.trusted import process_trusted
+
+    lake = Lake.from_env()
+    [ingest] = lake.catalog.find(status=RAW)
+    size = _raw_path(lake, ingest).stat().st_size
+    _warm_up(lake)
+    with Timed() as timed:
+        summary = _profiled(profile_to, lambda: process_trusted(lake))
+    lake.close()
+    if summary.failed or len(summary.ingests) != 1:
+        raise SystemExit(f"process_trusted did not take the ingest: {summary.failed}")
+    return {
+        **timed.result,
+        "bytes": size,
+        "rows": sum(w.rows for w in summary.writes),
+        "quarantined": sum(w.quarantined for w in summary.writes),
+        "line": summary.line(),
+    }
+
+
+def child_refined(profile_to: Path | None) -> dict[str, Any]:
+    """Time ``process_refined(force=True)``, and each table's ``build`` within it."""
+    import agrolake.refined as refined
+    from agrolake.lake import Lake
+
+    lake = Lake.from_env()
+    _warm_up(lake)
+    present = {t.ref.sql_name: lake.tables.version(t.ref) is not None for t in refined.REFINED}
+    per_table: dict[str, float] = {}
+    build = refined.build
+
+    def timed_build(lake_: Any, table: Any, versions: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return build(lake_, table, versions)
+        finally:
+            per_table[table.ref.sql_name] = time.perf_counter() - started
+
+    refined.build = timed_build  # process_refined looks it up in the module
+    try:
+        with Timed() as timed:
+            summary = _profiled(profile_to, lambda: refined.process_refined(lake, force=True))
+    finally:
+        refined.build = build
+    lake.close()
+    return {
+        **timed.result,
+        "tables_present": any(present.values()),
+        "per_table": per_table,
+        "rows": {w.table: w.rows for w in summary.writes},
+        "line": summary.line(),
+    }
+
+
+def child_enclosures() -> dict[str, Any]:
+    """Time ``refined.build`` of the enclosures twin alone, as ``pipeline.rebuild`` does."""
+    from agrolake.lake import Lake
+    from agrolake.refined import REFINED, build
+
+    lake = Lake.from_env()
+    _warm_up(lake)
+    [table] = [t for t in REFINED if t.ref.sql_name == ENCLOSURES]
+    present = lake.tables.version(table.ref) is not None
+    with Timed() as timed:
+        versions = {ref: lake.tables.version(ref) for ref in table.inputs}
+        write = build(lake, table, versions)
+    lake.close()
+    return {**timed.result, "tables_present": present, "rows": write.rows}
+
+
+def child_breakdown() -> dict[str, Any]:
+    """The steps of ``process_trusted`` for the one raw ingest, timed one by one.
+
+    The same agrolake functions, in the order ``trust_ingest`` → ``write_ingest`` →
+    ``clean_ingest`` call them (keep in step with agrolake/trusted.py). Each step's
+    peak RSS is its own (VmHWM reset before it); memory a step frees may stay with
+    the allocator, so a later step's "before" can include it.
+    """
+    import polars as pl
+
+    from agrolake import trusted as tr
+    from agrolake.catalog import RAW
+    from agrolake.contracts import get_contract
+    from agrolake.lake import Lake
+    from agrolake.tables import TableRef
+    from agrolake.transforms import quarantined_rows, valid_rows
+
+    lake = Lake.from_env()
+    [ingest] = lake.catalog.find(status=RAW)
+    contract = get_contract(ingest["dataset"])
+    [table] = contract.trusted
+    ref = TableRef("trusted", table.id)
+    _warm_up(lake)
+    steps: list[dict[str, Any]] = []
+
+    def step(name: str, action: Callable[[], Any]) -> Any:
+        with Timed(reset_peak=True) as timed:
+            out = action()
+        steps.append({"step": name, **timed.result})
+        print(f"  {name}: {timed.result['seconds']:.2f} s", file=sys.stderr)
+        return out
+
+    with tempfile.TemporaryDirectory(prefix="agrolake-breakdown-") as spool:
+        path = step(
+            "spool raw object to a temp file (`_spool_raw`)",
+            lambda: tr._spool_raw(lake, ingest, Path(spool)),
+        )
+        raw = step(
+            "`read_frame` (lazy scan, schema)",
+            lambda: tr._read(path, ingest["details"] or {}, table),
+        )
+        meta = [
+            pl.lit(ingest["ingest_id"]).alias("_ingest_id"),
+            pl.lit(ingest["created_at"], dtype=pl.Datetime("us", "UTC")).alias("_ingested_at"),
+            pl.lit(contract.source).alias("_source"),
+        ]
+
+        def plan() -> tuple[pl.LazyFrame, pl.LazyFrame]:
+            numbered = raw.with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
+            cleaned = table.clean(numbered, _options(lake))
+            table.schema.validate(cleaned.drop("_errors", "_row"))
+            valid = tr._with_new_columns(valid_rows(cleaned), numbered, contract, table)
+            return cleaned, valid.with_columns(meta)
+
+        cleaned, valid = step("cleaning plan + pandera schema check (lazy)", plan)
+        frame = step(
+            'valid rows: `collect(engine="streaming")`', lambda: valid.collect(engine="streaming")
+        )
+        collected = frame.height
+        if table.key:
+            frame = step(
+                "`unique` on the key (keep last, maintain order)",
+                lambda: frame.unique(subset=list(table.key), keep="last", maintain_order=True),
+            )
+        quarantined = step(
+            "quarantined rows: `collect()` (in-memory engine)",
+            lambda: quarantined_rows(cleaned, ref.sql_name).with_columns(meta).collect(),
+        )
+        data = step("`to_arrow`", frame.to_arrow)
+        if table.key:
+            step(
+                "Delta MERGE (`Tables.merge`, empty table)",
+                lambda: lake.tables.merge(
+                    ref, data, table.key, table.partition_by, newer="_ingest_id"
+                ),
+            )
+        else:
+            step(
+                "Delta replace (`Tables.replace_where`)",
+                lambda: lake.tables.replace_where(
+                    ref, data, f"_ingest_id = '{ingest['ingest_id']}'", table.partition_by
+                ),
+            )
+        path.unlink()
+    lake.close()
+    return {
+        "steps": steps,
+        "rows_read": collected,
+        "rows_written": frame.height,
+        "quarantined": quarantined.height,
+        "bytes": _raw_path(lake, ingest).stat().st_size,
+    }
+
+
+def child_stages() -> dict[str, Any]:
+    """What each stage of the activities cleaning adds, one streaming collect each.
+
+    Cumulative: each line is the cleaning up to that stage, collected whole with the
+    streaming engine (so it includes the scan). Times are medians of 3.
+    """
+    import polars as pl
+
+    from agrolake.catalog import RAW
+    from agrolake.lake import Lake
+    from agrolake.readers import read_frame
+    from agrolake.transforms import common, erp, valid_rows
+
+    lake = Lake.from_env()
+    [ingest] = lake.catalog.find(status=RAW)
+    path = _raw_path(lake, ingest)
+    _warm_up(lake)
+    raw = read_frame(path, "csv", ingest["details"] or {}, "Hoja1")
+    raw = raw.with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
+    fields = common.visible(erp.ACTIVITY_FIELDS, _options(lake))
+    sources = [f.source for f in fields if f.source]
+    conformed = common.conform(raw, sources)
+    texts = conformed.with_columns(
+        common.clean_text(common.raw_col(s)).alias(common._TEXT + s) for s in sources
+    )
+
+    def parsed(*names: str) -> pl.LazyFrame:
+        return texts.with_columns(
+            f.parse(common.text_col(f.source)).alias(f.name)
+            for f in fields
+            if f.source and f.name in names
+        )
+
+    year = pl.col("activity_date").dt.year().cast(pl.Int32).alias("year")
+    typed = common.typed(raw, fields).with_columns(year)
+    stages = {
+        "scan CSV (+ row index), every column": raw,
+        "+ conform (rename, cast to text)": conformed,
+        "+ `clean_text` of the 4 columns": texts,
+        "+ `parse_date` (FECHA) only": parsed("activity_date"),
+        "+ `parse_enclosure_id` (RECINTO ID) only": parsed("enclosure_id"),
+        "+ every parser (`typed`) and year": typed,
+        "+ `with_task_parts` (2 × `extract_groups`)": erp.with_task_parts(typed),
+        "+ `_errors`, `finish`: `clean_activities`": erp.clean_activities(raw),
+        "`valid_rows(clean_activities)`": valid_rows(erp.clean_activities(raw)),
+    }
+    runs: dict[str, list[float]] = {name: [] for name in stages}
+    for _ in range(3):
+        for name, frame in stages.items():
+            started = time.perf_counter()
+            frame.collect(engine="streaming")
+            runs[name].append(time.perf_counter() - started)
+    lake.close()
+    return {"stages": [{"stage": n, "seconds": statistics.median(r)} for n, r in runs.items()]}
+
+
+def child_sketch(variant: str) -> dict[str, Any]:
+    """A sketch of the suggested raw → trusted: one streaming pass, bounded memory.
+
+    ``onepass``: the cleaning runs once; valid rows deduplicated by the streaming
+    engine (``unique(keep="last")`` without ``maintain_order``) and quarantined rows
+    go to two Parquet spool files in one ``collect_all`` of lazy sinks; the valid
+    spool is then read and MERGEd as today. ``distinct``: how the Delta write scales
+    when keys do not repeat: every valid row of the file, made distinct by appending
+    the row number to ``task``, MERGEd into the empty table as today, then the same
+    rows written by ``write_deltalake(mode="append")``, then the MERGE again into the
+    full table (a re-ingest).
+    """
+    import polars as pl
+    from deltalake import write_deltalake
+
+    from agrolake import trusted as tr
+    from agrolake.catalog import RAW
+    from agrolake.contracts import get_contract
+    from agrolake.lake import Lake
+    from agrolake.tables import TableRef
+    from agrolake.transforms import quarantined_rows, valid_rows
+
+    lake = Lake.from_env()
+    [ingest] = lake.catalog.find(status=RAW)
+    contract = get_contract(ingest["dataset"])
+    [table] = contract.trusted
+    ref = TableRef("trusted", table.id)
+    _warm_up(lake)
+    steps: list[dict[str, Any]] = []
+
+    def step(name: str, action: Callable[[], Any]) -> Any:
+        with Timed(reset_peak=True) as timed:
+            out = action()
+        steps.append({"step": name, **timed.result})
+        print(f"  {name}: {timed.result['seconds']:.2f} s", file=sys.stderr)
+        return out
+
+    meta = [
+        pl.lit(ingest["ingest_id"]).alias("_ingest_id"),
+        pl.lit(ingest["created_at"], dtype=pl.Datetime("us", "UTC")).alias("_ingested_at"),
+        pl.lit(contract.source).alias("_source"),
+    ]
+    with tempfile.TemporaryDirectory(prefix="agrolake-sketch-") as folder:
+        spool = Path(folder)
+        path = step("spool raw object (as today)", lambda: tr._spool_raw(lake, ingest, spool))
+        raw = tr._read(path, ingest["details"] or {}, table)
+        raw = raw.with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
+        cleaned = table.clean(raw, _options(lake))
+        valid = tr._with_new_columns(valid_rows(cleaned), raw, contract, table).with_columns(meta)
+        quarantined = quarantined_rows(cleaned, ref.sql_name).with_columns(meta)
+        if variant == "onepass":
+            deduped = valid.unique(subset=list(table.key), keep="last") if table.key else valid
+            sinks = [
+                deduped.sink_parquet(spool / "valid.parquet", lazy=True),
+                quarantined.sink_parquet(spool / "quarantined.parquet", lazy=True),
+            ]
+            step(
+                "one pass: `collect_all` of 2 lazy sinks (streaming)",
+                lambda: pl.collect_all(sinks, engine="streaming"),
+            )
+            data = step(
+                "read the valid spool, `to_arrow`",
+                lambda: pl.read_parquet(spool / "valid.parquet").sort("_row").to_arrow(),
+            )
+            step(
+                "Delta MERGE (as today)",
+                lambda: lake.tables.merge(
+                    ref, data, table.key, table.partition_by, newer="_ingest_id"
+                ),
+            )
+            rows = data.num_rows
+        else:
+            distinct = valid.with_columns(pl.col("task") + "#" + pl.col("_row").cast(pl.String))
+            data = step(
+                "clean, make keys distinct, collect, `to_arrow`",
+                lambda: distinct.collect(engine="streaming").to_arrow(),
+            )
+            rows = data.num_rows
+            step(
+                "Delta MERGE into the empty table",
+                lambda: lake.tables.merge(
+                    ref, data, table.key, table.partition_by, newer="_ingest_id"
+                ),
+            )
+            other = TableRef("trusted", "bench.append")
+            step(
+                '`write_deltalake(mode="append")` into a new table',
+                lambda: write_deltalake(
+                    lake.tables.uri(other),
+                    data,
+                    mode="append",
+                    partition_by=list(table.partition_by) or None,
+                ),
+            )
+            step(
+                "Delta MERGE again (every row matched)",
+                lambda: lake.tables.merge(
+                    ref, data, table.key, table.partition_by, newer="_ingest_id"
+                ),
+            )
+    lake.close()
+    return {"variant": variant, "steps": steps, "rows": rows}
+
+
+def run_as_child(args: argparse.Namespace) -> None:
+    profile_to = Path(args.profile_to) if args.profile_to else None
+    kind = args.child
+    if kind == "populate":
+        result = child_populate(Path(args.inputs), args.scenario_of_child)
+    elif kind == "floor":
+        result = child_floor(Path(args.raw_path), Path(args.out_dir))
+    elif kind == "trusted":
+        result = child_trusted(profile_to)
+    elif kind == "refined":
+        result = child_refined(profile_to)
+    elif kind == "enclosures":
+        result = child_enclosures()
+    elif kind == "breakdown":
+        result = child_breakdown()
+    elif kind == "stages":
+        result = child_stages()
+    else:
+        result = child_sketch(kind.removeprefix("sketch-"))
+    print(json.dumps(result, default=str))
+
+
+# --------------------------------------------------------------------------- parent
+
+
+def write_enclosure_activities(path: Path, enclosures: int, per_enclosure: int, seed: int) -> Path:
+    """An activities CSV on the first ``enclosures`` parcels of ``seed``'s workbook.
+
+    ``write_activities`` draws from at most 40 enclosures, so this uses the samples'
+    own row generator on the same parcel stream, over the workbook's harvest years.
+    """
+    import random
+
+    from agrolake.samples import ACTIVITY_HEADERS
+    from agrolake.samples.activities import _activity_rows
+    from agrolake.samples.parcels import make_parcels
+
+    rng = random.Random(f"{seed}:bench-activities")
+    pool = make_parcels(seed, enclosures)
+    rows = _activity_rows(rng, pool, enclosures * per_enclosure, years=(2021, 2022, 2023, 2024))
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(ACTIVITY_HEADERS)
+        writer.writerows(rows)
+    return path
+
+
+def make_inputs(folder: Path, scenario: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Write the scenario's input files once; every repetition lands copies of them."""
+    from agrolake.samples import write_bulk_csv, write_parcels_and_treatments
+
+    folder.mkdir(parents=True)
+    started = time.perf_counter()
+    if scenario == "trusted":
+        path = write_bulk_csv(folder / BULK_NAME, target_bytes=int(args.size_mb * MB), seed=1)
+        info: dict[str, Any] = {"bytes": path.stat().st_size}
+    else:
+        parcels = write_parcels_and_treatments(folder / PARCELS_NAME, rows=args.enclosures, seed=1)
+        info = {"parcels_seconds": time.perf_counter() - started}
+        activities = write_enclosure_activities(
+            folder / ACTIVITIES_NAME, args.enclosures, args.activities_per_enclosure, seed=1
+        )
+        info |= {
+            "parcels_bytes": parcels.stat().st_size,
+            "activities_bytes": activities.stat().st_size,
+            "activity_rows": args.enclosures * args.activities_per_enclosure,
+        }
+    info["generate_seconds"] = time.perf_counter() - started
+    return info
+
+
+def child_env(run_dir: Path) -> dict[str, str]:
+    """A clean environment for one repetition: fresh home, own TMPDIR, local backend."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGROLAKE_")}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    env["TMPDIR"] = str(run_dir / "tmp")
+    env["AGROLAKE_HOME"] = str(run_dir / "home")
+    return env
+
+
+def run_child(
+    kind: str, scenario: str, env: dict[str, str], run_dir: Path, *extra: str
+) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "bench.zones", "--child", kind, *extra]
+    os.sync()  # nobody pays for the writeback of the previous step
+    load = os.getloadavg()[0]
+    # cwd is the run folder: no .env of the developer is read by the settings.
+    proc = subprocess.run(cmd, cwd=run_dir, env=env, stdout=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"{kind} child ({scenario}) failed with {proc.returncode}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return {"kind": kind, "scenario": scenario, "load_before": load, **result}
+
+
+def repetition_trusted(
+    run_dir: Path, inputs: Path, profile_to: Path | None = None
+) -> list[dict[str, Any]]:
+    """Populate (landing → raw), then the floor, then agrolake, each in a fresh child."""
+    (run_dir / "tmp").mkdir(parents=True)
+    env = child_env(run_dir)
+    try:
+        populated = run_child(
+            "populate",
+            "trusted",
+            env,
+            run_dir,
+            "--inputs",
+            str(inputs),
+            "--scenario-of-child",
+            "trusted",
+        )
+        results = []
+        if profile_to is None:
+            floor = run_child(
+                "floor",
+                "trusted",
+                env,
+                run_dir,
+                "--raw-path",
+                populated["raw_path"],
+                "--out-dir",
+                str(run_dir / "tmp"),
+            )
+            results.append(floor)
+        extra = ["--profile-to", str(profile_to)] if profile_to else []
+        results.append(run_child("trusted", "trusted", env, run_dir, *extra))
+        return results
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def repetition_refined(
+    run_dir: Path, inputs: Path, profile_to: Path | None = None
+) -> list[dict[str, Any]]:
+    """Populate (landing → raw → trusted), then first build, rebuild, enclosures alone."""
+    (run_dir / "tmp").mkdir(parents=True)
+    env = child_env(run_dir)
+    try:
+        populated = run_child(
+            "populate",
+            "refined",
+            env,
+            run_dir,
+            "--inputs",
+            str(inputs),
+            "--scenario-of-child",
+            "refined",
+        )
+        extra = ["--profile-to", str(profile_to)] if profile_to else []
+        first = run_child("refined", "refined", env, run_dir, *extra)
+        if profile_to is not None:
+            return [first]
+        first |= {"phase": "first", "populate": populated}
+        again = run_child("refined", "refined", env, run_dir) | {"phase": "rebuild"}
+        alone = run_child("enclosures", "refined", env, run_dir) | {"phase": "enclosures"}
+        return [first, again, alone]
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def run_breakdown(workdir: Path, inputs: Path) -> dict[str, Any]:
+    """Step timings, cleaning stages and the sketches, each on a fresh lake and child."""
+    out: dict[str, Any] = {}
+    for kind in ("breakdown", "stages", "sketch-onepass", "sketch-distinct"):
+        run_dir = workdir / "runs" / kind
+        (run_dir / "tmp").mkdir(parents=True)
+        env = child_env(run_dir)
+        try:
+            run_child(
+                "populate",
+                "trusted",
+                env,
+                run_dir,
+                "--inputs",
+                str(inputs),
+                "--scenario-of-child",
+                "trusted",
+            )
+            print(f"{kind}:", file=sys.stderr)
+            out[kind] = run_child(kind, "trusted", env, run_dir)
+        finally:
+            shutil.rmtree(run_dir, ignore_errors=True)
+    return out
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _med(runs: list[dict[str, Any]], field: str) -> float:
+    return statistics.median(r[field] for r in runs)
+
+
+def _mib(value: float) -> str:
+    return f"{value / MIB:,.0f} MiB"
+
+
+def _rss(runs: list[dict[str, Any]]) -> str:
+    peak = max(r["peak_rss"] for r in runs)
+    return f"{_mib(peak)} (base {_mib(_med(runs, 'rss_before'))})"
+
+
+def _runs(runs: list[dict[str, Any]], field: str = "seconds", digits: int = 2) -> str:
+    return " / ".join(f"{r[field]:.{digits}f}" for r in runs)
+
+
+def trusted_table(results: list[dict[str, Any]], info: dict[str, Any]) -> str:
+    agro = [r for r in results if r["kind"] == "trusted"]
+    floor = [r for r in results if r["kind"] == "floor"]
+    if not agro or not floor:
+        return ""
+    size = info["bytes"]
+    a, f = _med(agro, "seconds"), _med(floor, "seconds")
+    peak = max(r["peak_rss"] for r in agro)
+    time_goal = "met" if a / f <= GOAL_RATIO else "**not met**"
+    rss_goal = "met" if peak <= GOAL_RSS else "**not met**"
+    lines = [
+        f"Input: one erp.activities CSV of {size / MB:,.1f} MB, {floor[0]['rows']:,} data rows "
+        f"(`write_bulk_csv(seed=1)`); agrolake writes {agro[0]['rows']:,} rows "
+        f"(deduplicated on the key), {agro[0]['quarantined']:,} quarantined.\n",
+        "| Raw → trusted | wall time | CPU time | throughput | peak RSS | ÷ floor |",
+        "|---|---:|---:|---:|---:|---:|",
+        f"| floor: `scan_csv(infer_schema=False).sink_parquet` | {f:.2f} s "
+        f"| {_med(floor, 'cpu_seconds'):.2f} s | {size / MB / f:,.1f} MB/s | {_rss(floor)} | 1 |",
+        f"| agrolake: `process_trusted(lake)` | {a:.2f} s | {_med(agro, 'cpu_seconds'):.2f} s "
+        f"| {size / MB / a:,.1f} MB/s | {_rss(agro)} | **{a / f:.1f}×** |",
+        "",
+        f"Goals: time ≤ {GOAL_RATIO}× the floor — {time_goal} ({a / f:.1f}×); "
+        f"peak RSS ≤ 1 GiB — {rss_goal} ({_mib(peak)}).",
+        "",
+        "| Every run (wall s) | runs | CPU s | load avg before |",
+        "|---|---|---|---|",
+        f"| floor | {_runs(floor)} | {_runs(floor, 'cpu_seconds')} "
+        f"| {_runs(floor, 'load_before', 1)} |",
+        f"| agrolake | {_runs(agro)} | {_runs(agro, 'cpu_seconds')} "
+        f"| {_runs(agro, 'load_before', 1)} |",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+PHASES = {
+    "first": "`process_refined(force=True)`, refined tables absent (first build)",
+    "rebuild": "`process_refined(force=True)`, refined tables present (rebuild)",
+    "enclosures": "`build` of `digital_twin.enclosures` alone, table present",
+}
+
+
+def refined_table(results: list[dict[str, Any]], info: dict[str, Any]) -> str:
+    by_phase = {p: [r for r in results if r.get("phase") == p] for p in PHASES}
+    if not by_phase["first"]:
+        return ""
+    populate = by_phase["first"][0]["populate"]
+    rows = by_phase["first"][0]["rows"]
+    trusted_rows = ", ".join(f"{t} {n:,}" for t, n in populate["trusted_rows"].items())
+    lines = [
+        f"Inputs: parcels-and-treatments workbook of {info['parcels_bytes'] / MB:.1f} MB "
+        f"(generated in {info['parcels_seconds']:.1f} s), activities CSV of "
+        f"{info['activities_bytes'] / MB:.1f} MB ({info['activity_rows']:,} rows). "
+        f"Trusted: {trusted_rows}. Refined: "
+        + ", ".join(f"{t} {n:,}" for t, n in rows.items())
+        + ".\n",
+        "| Refined | wall time | CPU time | peak RSS | enclosures table within it |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for phase, label in PHASES.items():
+        runs = by_phase[phase]
+        if not runs:
+            continue
+        if phase == "enclosures":
+            within = f"{_med(runs, 'seconds'):.2f} s"
+        else:
+            within = f"{statistics.median(r['per_table'][ENCLOSURES] for r in runs):.2f} s"
+        lines.append(
+            f"| {label} | {_med(runs, 'seconds'):.2f} s | {_med(runs, 'cpu_seconds'):.2f} s "
+            f"| {_rss(runs)} | {within} |"
+        )
+    lines += ["", "| Every run (wall s) | runs |", "|---|---|"]
+    for phase, label in PHASES.items():
+        if by_phase[phase]:
+            lines.append(f"| {label} | {_runs(by_phase[phase])} |")
+    first = by_phase["first"]
+    tables = list(first[0]["per_table"])
+    lines += [
+        "",
+        "Per table within the first build / the rebuild (median wall s):\n",
+        "| Table | first build | rebuild |",
+        "|---|---:|---:|",
+    ]
+    for name in tables:
+        cells = []
+        for phase in ("first", "rebuild"):
+            runs = [r for r in by_phase[phase] if name in r["per_table"]]
+            cells.append(
+                f"{statistics.median(r['per_table'][name] for r in runs):.2f}" if runs else "–"
+            )
+        lines.append(f"| {name} | {cells[0]} | {cells[1]} |")
+    return "\n".join(lines) + "\n"
+
+
+def breakdown_tables(data: dict[str, Any]) -> str:
+    parts = []
+    if "breakdown" in data:
+        b = data["breakdown"]
+        total = sum(s["seconds"] for s in b["steps"])
+        parts.append(
+            f"Steps of raw → trusted, one child ({b['rows_read']:,} valid rows read, "
+            f"{b['rows_written']:,} written, {b['quarantined']:,} quarantined):\n\n"
+            "| Step | wall | CPU | share | RSS before | peak RSS in step |\n"
+            "|---|---:|---:|---:|---:|---:|\n"
+            + "\n".join(
+                f"| {s['step']} | {s['seconds']:.2f} s | {s['cpu_seconds']:.2f} s "
+                f"| {s['seconds'] / total:.0%} | {_mib(s['rss_before'])} | {_mib(s['peak_rss'])} |"
+                for s in b["steps"]
+            )
+            + f"\n| **total** | **{total:.2f} s** | | | | |\n"
+        )
+    if "stages" in data:
+        parts.append(
+            "Cleaning stages, cumulative (each collected whole, streaming engine; median "
+            "of 3):\n\n| Cleaning up to | wall |\n|---|---:|\n"
+            + "\n".join(
+                f"| {s['stage']} | {s['seconds']:.2f} s |" for s in data["stages"]["stages"]
+            )
+            + "\n"
+        )
+    for kind in ("sketch-onepass", "sketch-distinct"):
+        if kind in data:
+            s = data[kind]
+            parts.append(
+                f"Sketch `{s['variant']}` ({s['rows']:,} rows written):\n\n"
+                "| Step | wall | CPU | RSS before | peak RSS in step |\n|---|---:|---:|---:|---:|\n"
+                + "\n".join(
+                    f"| {x['step']} | {x['seconds']:.2f} s | {x['cpu_seconds']:.2f} s "
+                    f"| {_mib(x['rss_before'])} | {_mib(x['peak_rss'])} |"
+                    for x in s["steps"]
+                )
+                + "\n"
+            )
+    return "\n".join(parts)
+
+
+def machine() -> str:
+    import importlib.metadata as md
+
+    cpu = "?"
+    with open("/proc/cpuinfo") as info:
+        for line in info:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
+    versions = ", ".join(
+        f"{p} {md.version(p)}" for p in ("polars", "deltalake", "pyarrow", "pandera", "obstore")
+    )
+    return (
+        f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {cpu}, "
+        f"{mem:.0f} GiB RAM; Python {platform.python_version()} on {platform.platform()}; "
+        f"{versions}"
+    )
+
+
+def revision() -> str:
+    """The measured commit, and whether agrolake/ had uncommitted changes."""
+    git = ["git", "-C", str(ROOT)]
+    try:
+        commit = subprocess.run(
+            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            [*git, "status", "--porcelain", "--", "agrolake"], capture_output=True, text=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + (" (agrolake/ with uncommitted changes)" if dirty else "")
+
+
+def _write_profile_summary(profile: Path) -> None:
+    import io
+    import pstats
+
+    text = io.StringIO()
+    stats = pstats.Stats(str(profile), stream=text).strip_dirs()
+    stats.sort_stats("cumulative").print_stats(30)
+    stats.sort_stats("tottime").print_stats(20)
+    profile.with_suffix(".txt").write_text(text.getvalue())
+
+
+def run_benchmark(args: argparse.Namespace) -> None:
+    sizes = QUICK if args.quick else FULL
+    args.size_mb = args.size_mb or sizes["size_mb"]
+    args.enclosures = args.enclosures or sizes["enclosures"]
+    workdir = Path(tempfile.mkdtemp(prefix="agrolake-bench-zones-", dir=args.workdir))
+    results: list[dict[str, Any]] = []
+    info: dict[str, dict[str, Any]] = {}
+    breakdown: dict[str, Any] = {}
+    started = datetime.now(UTC)
+    code = revision()
+    try:
+        for scenario in args.scenario:
+            info[scenario] = make_inputs(workdir / "inputs" / scenario, scenario, args)
+            print(f"{scenario} inputs: {info[scenario]}", file=sys.stderr)
+        repetition = {"trusted": repetition_trusted, "refined": repetition_refined}
+        for scenario in args.scenario:
+            for rep in range(args.repeat):
+                run_dir = workdir / "runs" / f"{scenario}-{rep}"
+                done = repetition[scenario](run_dir, workdir / "inputs" / scenario)
+                results += done
+                timing = ", ".join(
+                    f"{r.get('phase', r['kind'])} {r['seconds']:.2f} s "
+                    f"(peak {r['peak_rss'] / MIB:,.0f} MiB)"
+                    for r in done
+                )
+                print(f"{scenario} #{rep + 1}: {timing}", file=sys.stderr)
+        if args.breakdown and "trusted" in args.scenario:
+            breakdown = run_breakdown(workdir, workdir / "inputs" / "trusted")
+        if args.profile:
+            args.profile.mkdir(parents=True, exist_ok=True)
+            for scenario in args.scenario:
+                profile_to = args.profile.resolve() / f"zones-{scenario}.prof"
+                run_dir = workdir / "runs" / f"{scenario}-profile"
+                [profiled] = repetition[scenario](
+                    run_dir, workdir / "inputs" / scenario, profile_to
+                )
+                _write_profile_summary(profile_to)
+                print(
+                    f"{scenario} profiled: {profiled['seconds']:.2f} s "
+                    f"→ {profile_to.with_suffix('.txt')}",
+                    file=sys.stderr,
+                )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    finished = datetime.now(UTC)
+    command = " ".join(["python -m bench.zones", *sys.argv[1:]])
+    sections = []
+    if "trusted" in info:
+        sections.append(
+            trusted_table([r for r in results if r["scenario"] == "trusted"], info["trusted"])
+        )
+    if "refined" in info:
+        sections.append(
+            refined_table([r for r in results if r["scenario"] == "refined"], info["refined"])
+        )
+    if breakdown:
+        sections.append(breakdown_tables(breakdown))
+    report = (
+        f"Command: `{command}`  \n"
+        f"Date: {started:%Y-%m-%d %H:%M}–{finished:%H:%M} UTC  \n"
+        f"Machine: {machine()}  \n"
+        f"Code: {code}  \n"
+        f"Medians of {args.repeat} run(s); peak RSS is the maximum over the runs (VmHWM of "
+        "the measuring child), base its RSS before the timed region.\n\n" + "\n".join(sections)
+    )
+    print(report)
+    if args.out:
+        args.out.write_text(report)
+    if args.json:
+        args.json.write_text(
+            json.dumps({"info": info, "runs": results, "breakdown": breakdown}, indent=1)
+        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description="Raw → trusted against a polars floor, and the refined digital twin rebuild."
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: 50 MB CSV, 1,000 enclosures"
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="repetitions (median reported)")
+    parser.add_argument("--size-mb", type=float, help="raw → trusted CSV size in MB (default 500)")
+    parser.add_argument("--enclosures", type=int, help="parcel rows of the workbook (10,000)")
+    parser.add_argument(
+        "--activities-per-enclosure", type=int, default=10, help="activity rows per enclosure"
+    )
+    parser.add_argument("--scenario", nargs="+", choices=SCENARIOS, default=list(SCENARIOS))
+    parser.add_argument("--out", type=Path, help="write the markdown report to this file")
+    parser.add_argument("--json", type=Path, help="write every measurement to this file")
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="also time raw → trusted step by step, the cleaning stages and the sketches",
+    )
+    parser.add_argument(
+        "--profile", type=Path, help="also cProfile one agrolake run per scenario into DIR"
+    )
+    parser.add_argument("--workdir", type=Path, help="parent folder of the scratch folder")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--scenario-of-child", help=argparse.SUPPRESS)
+    parser.add_argument("--inputs", help=argparse.SUPPRESS)
+    parser.add_argument("--raw-path", help=argparse.SUPPRESS)
+    parser.add_argument("--out-dir", help=argparse.SUPPRESS)
+    parser.add_argument("--profile-to", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        run_as_child(args)
+    else:
+        run_benchmark(args)
+
+
+if __name__ == "__main__":
+    main()

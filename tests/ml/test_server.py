@@ -1,0 +1,196 @@
+"""The lean MLflow tracking server: one process, UI, registry and proxied S3 artifacts.
+
+The slow tests run a real server (``tests.services.start_mlflow``) on a fresh
+PostgreSQL database with its artifacts in a fresh SeaweedFS bucket.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import sqlite3
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from agrolake.ml.server import (
+    MLFLOW_APP,
+    TrackingServerConfig,
+    default_server_command,
+    migrate_backend_store,
+    migrate_command,
+    server_command,
+)
+from tests.services import MlflowServer, PostgresServer, S3Server, start_mlflow
+
+SECRET = "s3cr3t-not-in-argv"
+
+
+def _config(**overrides: Any) -> TrackingServerConfig:
+    values: dict[str, Any] = {
+        "backend_store_uri": f"postgresql+psycopg://mlflow:{SECRET}@db.example/mlflow",
+        "artifacts_destination": "s3://mlflow/artifacts",
+        "s3_env": {"MLFLOW_S3_ENDPOINT_URL": "http://127.0.0.1:9000"},
+    }
+    return TrackingServerConfig(**(values | overrides))
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def test_server_command_is_one_uvicorn_process_on_loopback() -> None:
+    argv, env = server_command(_config(), base_env={"PATH": "/bin", "MLFLOW_WORKSPACE": "x"})
+
+    assert argv[:3] == [sys.executable, "-m", "uvicorn"]
+    assert argv[-1] == MLFLOW_APP
+    assert argv[argv.index("--host") + 1] == "127.0.0.1"
+    assert argv[argv.index("--port") + 1] == "5000"
+    assert argv[argv.index("--workers") + 1] == "1"
+    assert not any(SECRET in a for a in argv)
+    assert env["_MLFLOW_SERVER_FILE_STORE"] == env["_MLFLOW_SERVER_REGISTRY_STORE"]
+    assert env["_MLFLOW_SERVER_ARTIFACT_ROOT"] == "mlflow-artifacts:/"
+    assert env["_MLFLOW_SERVER_SERVE_ARTIFACTS"] == "true"
+    assert env["_MLFLOW_SERVER_ARTIFACT_DESTINATION"] == "s3://mlflow/artifacts"
+    assert env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] == "false"
+    assert env["MLFLOW_S3_ENDPOINT_URL"] == "http://127.0.0.1:9000"
+    assert env["PATH"] == "/bin"
+    assert "MLFLOW_WORKSPACE" not in env  # client-only: mlflow refuses to serve with it
+
+
+def test_local_artifacts_destination_is_made_absolute(tmp_path: Path) -> None:
+    _, env = server_command(_config(artifacts_destination="arts"), base_env={})
+    assert env["_MLFLOW_SERVER_ARTIFACT_DESTINATION"] == str(tmp_path / "arts")
+
+
+def test_migration_and_baseline_keep_the_store_uri_out_of_argv() -> None:
+    for argv, env in (migrate_command(_config()), default_server_command(_config())):
+        assert not any(SECRET in a for a in argv)
+        assert SECRET in "".join(env.values())
+
+
+# --------------------------------------------------------------------------- a real server
+
+
+@pytest.mark.slow
+def test_migration_creates_a_fresh_sqlite_file_in_a_missing_folder(tmp_path: Path) -> None:
+    db = tmp_path / "new" / "folder" / "mlflow.db"
+    config = TrackingServerConfig(f"sqlite:///{db}", str(tmp_path / "artifacts"))
+
+    migrate_backend_store(config)
+    migrate_backend_store(config)  # at head already: a no-op
+
+    with sqlite3.connect(db) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"experiments", "runs", "registered_models", "model_versions"} <= tables
+
+
+@pytest.fixture(scope="module")
+def bucket(s3_server: S3Server) -> str:
+    name = f"mlflow-{secrets.token_hex(5)}"
+    s3_server.s3_client().create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture(scope="module")
+def server(
+    postgres: PostgresServer,
+    s3_server: S3Server,
+    bucket: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[MlflowServer]:
+    config = TrackingServerConfig(
+        # A fresh database: the migration creates MLflow's schema.
+        backend_store_uri=postgres.create_database(f"mlflow_{secrets.token_hex(5)}"),
+        artifacts_destination=f"s3://{bucket}/artifacts",
+        s3_env={
+            "MLFLOW_S3_ENDPOINT_URL": s3_server.endpoint_url,
+            "AWS_ACCESS_KEY_ID": s3_server.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": s3_server.secret_access_key,
+            "AWS_DEFAULT_REGION": s3_server.region,
+        },
+    )
+    with start_mlflow(config, tmp_path_factory.mktemp("mlflow")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def client(server: MlflowServer) -> Any:
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=server.tracking_uri, registry_uri=server.tracking_uri)
+
+
+def _get(url: str) -> tuple[int, str, bytes]:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return response.status, response.headers.get("Content-Type", ""), response.read()
+
+
+@pytest.mark.slow
+def test_the_whole_server_is_one_process_on_loopback(server: MlflowServer) -> None:
+    proc = psutil.Process(server.pid)
+
+    assert proc.children(recursive=True) == []
+    assert MLFLOW_APP in proc.cmdline()
+    listening = [c.laddr for c in proc.net_connections("tcp") if c.status == psutil.CONN_LISTEN]
+    assert [(a.ip, a.port) for a in listening] == [("127.0.0.1", server.config.port)]
+
+
+@pytest.mark.slow
+def test_ui_answers(server: MlflowServer) -> None:
+    status, content_type, body = _get(server.tracking_uri + "/")
+    assert status == 200
+    assert content_type.startswith("text/html")
+    assert b"<title>MLflow</title>" in body
+
+    script = re.search(rb'src="(static-files/static/js/main\.[0-9a-f]+\.js)"', body)
+    assert script is not None
+    status, content_type, js = _get(f"{server.tracking_uri}/{script.group(1).decode()}")
+    assert status == 200
+    assert len(js) > 100_000
+
+
+@pytest.mark.slow
+def test_registry_versions_and_aliases(client: Any) -> None:
+    experiment_id = client.create_experiment(f"registry-{secrets.token_hex(4)}")
+    run = client.create_run(experiment_id)
+    client.log_text(run.info.run_id, "weights", "model/weights.txt")
+    client.set_terminated(run.info.run_id)
+
+    client.create_registered_model("wine-quality")
+    version = client.create_model_version(
+        "wine-quality", f"runs:/{run.info.run_id}/model", run_id=run.info.run_id
+    )
+    client.set_registered_model_alias("wine-quality", "champion", version.version)
+
+    champion = client.get_model_version_by_alias("wine-quality", "champion")
+    assert champion.version == version.version == "1"
+    assert champion.run_id == run.info.run_id
+    assert client.get_registered_model("wine-quality").aliases == {"champion": "1"}
+
+
+@pytest.mark.slow
+def test_artifacts_go_through_the_server_to_the_bucket(
+    client: Any, s3_server: S3Server, bucket: str, tmp_path: Path
+) -> None:
+    experiment_id = client.create_experiment(f"artifacts-{secrets.token_hex(4)}")
+    run = client.create_run(experiment_id)
+    run_id = run.info.run_id
+    client.log_param(run_id, "alpha", "0.5")
+    client.log_metric(run_id, "rmse", 0.71)
+    client.log_text(run_id, "hello from agrolake", "notes/hello.txt")
+    client.set_terminated(run_id)
+
+    # Proxied: the client only ever talks to the server.
+    assert run.info.artifact_uri.startswith("mlflow-artifacts:/")
+    listed = s3_server.s3_client().list_objects_v2(Bucket=bucket, Prefix="artifacts/")
+    keys = [o["Key"] for o in listed.get("Contents", [])]
+    assert f"artifacts/{experiment_id}/{run_id}/artifacts/notes/hello.txt" in keys
+
+    local = client.download_artifacts(run_id, "notes/hello.txt", str(tmp_path))
+    assert Path(local).read_text() == "hello from agrolake"
+    assert client.get_run(run_id).data.metrics == {"rmse": 0.71}
