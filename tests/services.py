@@ -491,6 +491,8 @@ def start_postgres(workdir: Path) -> PostgresServer:
 # --------------------------------------------------------------------------- MLflow
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     from agrolake.ml.server import TrackingServerConfig
 
 
@@ -529,6 +531,7 @@ class MlflowServer:
         """SIGTERM the process group, wait up to ``timeout`` s, then SIGKILL. Idempotent."""
         atexit.unregister(self.stop)
         proc = self._proc
+        huey_dirs = self._huey_dirs()
         if proc.poll() is None:
             # Own session, so the group id is its PID; signalled only while unreaped.
             _signal_group(proc.pid, signal.SIGTERM)
@@ -540,6 +543,21 @@ class MlflowServer:
         else:
             # `mlflow server`'s job runner may outlive a dead parent: clear the group.
             _signal_group(proc.pid, signal.SIGKILL)
+        for path in huey_dirs:
+            shutil.rmtree(path, ignore_errors=True)
+
+    def _huey_dirs(self) -> list[Path]:
+        """The job queue folders ``mlflow server`` made (``mkdtemp`` in /dev/shm, never
+        removed); named in its workers' environment, so they are this server's."""
+        import psutil
+
+        found: set[Path] = set()
+        with contextlib.suppress(psutil.Error):
+            for child in psutil.Process(self.pid).children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    if value := child.environ().get("_MLFLOW_HUEY_STORAGE_PATH"):
+                        found.add(Path(value))
+        return sorted(found)
 
     def __enter__(self) -> Self:
         return self
@@ -582,6 +600,8 @@ def start_mlflow(
     workdir: Path,
     *,
     lean: bool = True,
+    extra_args: Sequence[str] = (),
+    extra_env: Mapping[str, str] | None = None,
     timeout: float = 180.0,
     attempts: int = 3,
 ) -> MlflowServer:
@@ -591,6 +611,8 @@ def start_mlflow(
     ``lean``: :func:`agrolake.ml.server.server_command` after its schema migration
     (``migrate_command``), as agrolake runs it. Otherwise plain ``mlflow server`` with
     MLflow's defaults (:func:`~agrolake.ml.server.default_server_command`), the baseline.
+    ``extra_args`` are appended to the server's argv (before the app for uvicorn) and
+    ``extra_env`` is added to its environment (e.g. ``--workers 1`` for ``mlflow server``).
     Output of every step goes to ``workdir/mlflow.log``.
     """
     import dataclasses
@@ -623,8 +645,11 @@ def start_mlflow(
                         f"log {log_path}:\n{_log_tail(log_path)}"
                     )
                 argv, env = server_command(cfg)
+                argv[-1:-1] = extra_args  # the app stays last
             else:
                 argv, env = default_server_command(cfg)
+                argv += extra_args
+            env |= extra_env or {}
             log.write(f"=== attempt {attempt}: {' '.join(argv)}\n".encode())
             log.flush()
             proc = subprocess.Popen(

@@ -82,7 +82,6 @@ def test_migration_creates_a_fresh_sqlite_file_in_a_missing_folder(tmp_path: Pat
     config = TrackingServerConfig(f"sqlite:///{db}", str(tmp_path / "artifacts"))
 
     migrate_backend_store(config)
-    migrate_backend_store(config)  # at head already: a no-op
 
     with sqlite3.connect(db) as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
