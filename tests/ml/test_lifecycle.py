@@ -88,9 +88,10 @@ def test_new_data_retrains_and_the_gate_decides_both_ways(ml_lake: Lake, tmp_pat
     assert worse.decision.challenger_rmse > worse.decision.champion_rmse
     champion_before = mlflow_client.get_model_version_by_alias(MODEL_NAME, "champion").version
     assert str(champion_before) != worse.model_version
-    assert mlflow_client.get_model_version(MODEL_NAME, worse.model_version).tags[
-        "gate.decision"
-    ] == "rejected"
+    assert (
+        mlflow_client.get_model_version(MODEL_NAME, worse.model_version).tags["gate.decision"]
+        == "rejected"
+    )
 
     better = train_wine_quality(ml_lake, estimator="random_forest", params={"n_estimators": 60})
     assert better.decision.promoted, better.decision.reason
