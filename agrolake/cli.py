@@ -229,16 +229,16 @@ def lineage(
         raise UsageError("give a KEY, or --table NAME, or --model NAME@ALIAS")
     lake = _lake()
     if model is not None:
-        found = provenance.of_model(lake, model)
+        behind = provenance.of_model(lake, model)
         if json_output:
-            _print_json(found)
+            _print_json(behind)
             return
-        metrics = ", ".join(f"{k} {v:.4f}" for k, v in sorted(found["metrics"].items()))
-        aliases = f" ({', '.join(found['aliases'])})" if found["aliases"] else ""
-        out.print(f"{found['model']} v{found['version']}{aliases}", highlight=False)
-        out.print(f"  run {found['run_id']}: {metrics}", highlight=False)
-        out.print(f"  trained on {found['table']['name']} v{found['table']['version']}")
-        for item in found["ingests"]:
+        metrics = ", ".join(f"{k} {v:.4f}" for k, v in sorted(behind["metrics"].items()))
+        aliases = f" ({', '.join(behind['aliases'])})" if behind["aliases"] else ""
+        out.print(f"{behind['model']} v{behind['version']}{aliases}", highlight=False)
+        out.print(f"  run {behind['run_id']}: {metrics}", highlight=False)
+        out.print(f"  trained on {behind['table']['name']} v{behind['table']['version']}")
+        for item in behind["ingests"]:
             out.print(
                 f"  from {item['original_name']} (ingest {item['ingest_id']})", highlight=False
             )

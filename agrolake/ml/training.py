@@ -15,8 +15,8 @@ from agrolake.ml.estimators import make_estimator, resolve_params
 from agrolake.ml.gate import GateDecision, decide, rmse
 from agrolake.ml.tracking import MODEL_NAME, client, experiment_id
 
-TAG_LIMIT = 4000
-TRUSTED_TYPES = {"random_forest": ["sklearn.tree._tree.Tree"]}  # MLflow keeps tag values short; the full list is an artifact
+TAG_LIMIT = 4000  # MLflow keeps tag values short; the full list is an artifact
+TRUSTED_TYPES = {"random_forest": ["sklearn.tree._tree.Tree"]}
 
 
 @dataclass(frozen=True)
