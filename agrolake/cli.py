@@ -328,6 +328,21 @@ def replay(
     out.print(f"replay: {len(restored)} files back in landing; `agrolake run` processes them")
 
 
+@app.command("mlflow-server")
+def mlflow_server(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 5000,
+) -> None:
+    """Start a lean MLflow tracking server (UI, registry, proxied artifacts) in one process."""
+    from agrolake.ml.server import run_server
+    from agrolake.ml.tracking import server_config
+    from agrolake.settings import load_settings
+
+    config = server_config(load_settings(), host, port)
+    err.print(f"mlflow-server: {config.url} (backend and artifacts from agrolake settings)")
+    raise typer.Exit(run_server(config))
+
+
 @app.command()
 def demo(
     folder: Annotated[

@@ -305,8 +305,9 @@ def child_enclosures() -> dict[str, Any]:
 def child_breakdown() -> dict[str, Any]:
     """The steps of ``process_trusted`` for the one raw ingest, timed one by one.
 
-    The same agrolake functions, in the order ``trust_ingest`` → ``write_ingest`` →
-    ``clean_ingest`` call them (keep in step with agrolake/trusted.py). Each step's
+    The same agrolake functions and polars calls, in the order ``trust_ingest`` →
+    ``write_ingest`` → ``clean_ingest`` make them (as of commit 68fd5a0: keep in step
+    with agrolake/trusted.py); catalog calls are left out. Each step's
     peak RSS is its own (VmHWM reset before it); memory a step frees may stay with
     the allocator, so a later step's "before" can include it.
     """
@@ -357,8 +358,10 @@ def child_breakdown() -> dict[str, Any]:
             return cleaned, valid.with_columns(meta)
 
         cleaned, valid = step("cleaning plan + pandera schema check (lazy)", plan)
-        frame = step(
-            'valid rows: `collect(engine="streaming")`', lambda: valid.collect(engine="streaming")
+        failed = quarantined_rows(cleaned, ref.sql_name).with_columns(meta)
+        frame, quarantined = step(
+            'valid + quarantined rows: `pl.collect_all([...], engine="streaming")`',
+            lambda: pl.collect_all([valid, failed], engine="streaming"),
         )
         collected = frame.height
         if table.key:
@@ -366,10 +369,6 @@ def child_breakdown() -> dict[str, Any]:
                 "`unique` on the key (keep last, maintain order)",
                 lambda: frame.unique(subset=list(table.key), keep="last", maintain_order=True),
             )
-        quarantined = step(
-            "quarantined rows: `collect()` (in-memory engine)",
-            lambda: quarantined_rows(cleaned, ref.sql_name).with_columns(meta).collect(),
-        )
         data = step("`to_arrow`", frame.to_arrow)
         if table.key:
             step(
@@ -459,13 +458,9 @@ def child_sketch(variant: str) -> dict[str, Any]:
     engine (``unique(keep="last")`` without ``maintain_order``) and quarantined rows
     go to two Parquet spool files in one ``collect_all`` of lazy sinks; the valid
     spool is then read and MERGEd as today. ``distinct``: how the Delta write scales
-    when keys do not repeat: every valid row of the file, made distinct by appending
-    the row number to ``task``, MERGEd into the empty table as today, then the same
-    rows written by ``write_deltalake(mode="append")``, then the MERGE again into the
-    full table (a re-ingest).
+    when keys do not repeat (see ``_distinct_writes``).
     """
     import polars as pl
-    from deltalake import write_deltalake
 
     from agrolake import trusted as tr
     from agrolake.catalog import RAW
@@ -524,36 +519,66 @@ def child_sketch(variant: str) -> dict[str, Any]:
             )
             rows = data.num_rows
         else:
-            distinct = valid.with_columns(pl.col("task") + "#" + pl.col("_row").cast(pl.String))
-            data = step(
-                "clean, make keys distinct, collect, `to_arrow`",
-                lambda: distinct.collect(engine="streaming").to_arrow(),
-            )
-            rows = data.num_rows
-            step(
-                "Delta MERGE into the empty table",
-                lambda: lake.tables.merge(
-                    ref, data, table.key, table.partition_by, newer="_ingest_id"
-                ),
-            )
-            other = TableRef("trusted", "bench.append")
-            step(
-                '`write_deltalake(mode="append")` into a new table',
-                lambda: write_deltalake(
-                    lake.tables.uri(other),
-                    data,
-                    mode="append",
-                    partition_by=list(table.partition_by) or None,
-                ),
-            )
-            step(
-                "Delta MERGE again (every row matched)",
-                lambda: lake.tables.merge(
-                    ref, data, table.key, table.partition_by, newer="_ingest_id"
-                ),
-            )
+            rows = _distinct_writes(lake, table, valid, spool, step)
     lake.close()
     return {"variant": variant, "steps": steps, "rows": rows}
+
+
+def _distinct_writes(
+    lake: Any, table: Any, valid: Any, spool: Path, step: Callable[[str, Callable[[], Any]], Any]
+) -> int:
+    """The Delta writes when no key repeats, from a stream and from memory.
+
+    Every valid row of the file, its key made distinct (the row number appended to
+    ``task``), is spooled to Parquet by the streaming engine. Then, streaming steps
+    first (the allocator keeps what an in-memory step frees): MERGE from a
+    ``RecordBatchReader`` over the spool into an empty table, ``write_deltalake``
+    append from the reader into another new table, the MERGE again (every row
+    matched: a re-ingest); then as today: the spool read into a ``pa.Table``, MERGEd
+    into an empty table, and MERGEd again.
+    """
+    import polars as pl
+    import pyarrow.dataset as pads
+    from deltalake import write_deltalake
+
+    from agrolake.tables import TableRef
+
+    def reader() -> Any:
+        return pads.dataset(spool / "distinct.parquet").scanner(batch_size=64 * 1024).to_reader()
+
+    def merge(ref: TableRef, data: Any) -> int:
+        merged: int = lake.tables.merge(
+            ref, data, table.key, table.partition_by, newer="_ingest_id"
+        )
+        return merged
+
+    streamed = TableRef("trusted", "bench.streamed")
+    appended = TableRef("trusted", "bench.appended")
+    in_memory = TableRef("trusted", "bench.in_memory")
+    distinct = valid.with_columns(pl.col("task") + "#" + pl.col("_row").cast(pl.String))
+    step(
+        "clean, make keys distinct, `sink_parquet` to a spool (streaming)",
+        lambda: distinct.sink_parquet(spool / "distinct.parquet"),
+    )
+    step("MERGE from a `RecordBatchReader`, empty table", lambda: merge(streamed, reader()))
+    step(
+        '`write_deltalake(mode="append")` from the reader, new table',
+        lambda: write_deltalake(
+            lake.tables.uri(appended),
+            reader(),
+            mode="append",
+            partition_by=list(table.partition_by) or None,
+        ),
+    )
+    step("MERGE again from the reader, every row matched", lambda: merge(streamed, reader()))
+    data = step(
+        "read the spool, `to_arrow` (as today)",
+        lambda: pl.read_parquet(spool / "distinct.parquet").to_arrow(),
+    )
+    step("MERGE of the `pa.Table`, empty table (as today)", lambda: merge(in_memory, data))
+    step("MERGE of the `pa.Table` again, every row matched", lambda: merge(in_memory, data))
+    rows: int = data.num_rows
+    return rows
 
 
 def run_as_child(args: argparse.Namespace) -> None:

@@ -11,6 +11,8 @@ from agrolake.settings import Settings
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
+    from agrolake.ml.server import TrackingServerConfig
+
 MODEL_NAME = "wine-quality"
 EXPERIMENT = "wine-quality"
 
@@ -42,3 +44,17 @@ def experiment_id(settings: Settings, name: str = EXPERIMENT) -> str:
         return str(found.experiment_id)
     location = settings.artifacts_folder.as_uri() if settings.embedded_tracking else None
     return str(mlflow_client.create_experiment(name, artifact_location=location))
+
+
+def server_config(settings: Settings, host: str, port: int) -> TrackingServerConfig:
+    """The tracking server `agrolake mlflow-server` starts, from agrolake's settings."""
+    from agrolake.ml.server import TrackingServerConfig
+
+    backend = settings.mlflow_backend_store_uri or (
+        f"sqlite:///{(settings.home / 'mlflow.db').resolve()}"
+    )
+    destination = settings.mlflow_artifacts_destination or (
+        f"s3://{settings.bucket_mlflow}/" if settings.uses_s3 else str(settings.artifacts_folder)
+    )
+    s3_env = settings.s3.to_mlflow_env() if destination.startswith("s3://") else {}
+    return TrackingServerConfig(backend, destination, host, port, s3_env)
