@@ -64,11 +64,7 @@ def _quarantined_by_table(lake: Lake) -> dict[str, int]:
 
 
 def raw_by_dataset(lake: Lake) -> dict[str, int]:
-    by_dataset: dict[str, int] = {}
-    for status in IN_RAW:
-        for row in lake.catalog.find(status=status):
-            by_dataset[row["dataset"]] = by_dataset.get(row["dataset"], 0) + 1
-    return dict(sorted(by_dataset.items()))
+    return dict(sorted(lake.catalog.count_by_dataset(IN_RAW).items()))
 
 
 def invalid_files(lake: Lake) -> list[dict[str, Any]]:

@@ -2,10 +2,13 @@
 
 Variants, each started fresh (new database, new bucket) in every repetition:
 
-* ``lean``: :func:`agrolake.ml.server.server_command` (one uvicorn process serving
-  ``mlflow.server.fastapi_app:app``, no job runner), after its schema migration;
+* ``lean``: :func:`agrolake.ml.server.server_command`, after its schema migration: one
+  uvicorn process serving ``mlflow.server.fastapi_app:app``, no job runner, no
+  telemetry, polars/pyarrow/scipy kept out;
+* ``lean-all-imports``: the same, but started as plain ``python -m uvicorn`` (MLflow
+  imports polars, pyarrow and scipy because they are installed);
 * ``mlflow-1w``: ``mlflow server --workers 1`` with ``MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false``
-  (the intermediate step: MLflow's own launcher, one worker, no jobs);
+  (MLflow's own launcher: a CLI parent process plus one uvicorn worker);
 * ``mlflow``: ``mlflow server`` with MLflow's defaults
   (:func:`agrolake.ml.server.default_server_command`: 4 workers, job execution on).
 
@@ -14,17 +17,24 @@ default a PostgreSQL database (``pgserver``) and a SeaweedFS bucket, both starte
 script through ``tests.services``; ``--backend sqlite`` uses a SQLite file and a local
 folder instead.
 
-For each: time from launch to a healthy ``GET /health``; PSS summed over the server's
-process tree (``psutil`` ``memory_full_info().pss`` of the root and all its descendants)
-right after startup, and again after the UI was loaded (``GET /``, its main JS and CSS,
-and the API calls of the home page) and 20 runs were logged through the server (params,
-metrics, a small artifact each, as ``mlflow.start_run`` does it); the process count at
-that point. Medians over ``--repeat`` repetitions; the variants run in a rotating order.
+For each: time from launch (including a lean server's schema migration) to a healthy
+``GET /health``; PSS summed over the server's process tree (``psutil``
+``memory_full_info().pss`` of the root and all its descendants) 2 s after startup, and
+again 2 s after a client loaded the UI (``GET /``, its main JS and CSS, and the API calls
+of the home page), logged 20 runs through the server (params, metrics, a small artifact
+each) and loaded the UI again; the process count and summed RSS at that point.
+
+The client runs in a child process that has exited before the measurement: a process
+that imported MLflow maps the same libraries as the server, and PSS splits shared pages
+between the processes mapping them. (Other Python processes on the machine with the same
+venv do the same, so PSS carries some noise; RSS does not, but counts pages shared
+between the server's own processes once per process.) Medians over ``--repeat``
+repetitions; the variants run in a rotating order.
 
 Run from the repository root::
 
-    .venv/bin/python -m bench.mlflow_server                      # 3 repetitions
-    .venv/bin/python -m bench.mlflow_server --repeat 1 --variant lean
+    .venv/bin/python -m bench.mlflow_server                      # 3 repetitions, ~10 min
+    .venv/bin/python -m bench.mlflow_server --repeat 1 --variant lean --backend sqlite
     .venv/bin/python -m bench.mlflow_server --out bench/results/mlflow_server.md
 
 This is a script, not a test: it measures and reports, it asserts nothing.
@@ -33,6 +43,8 @@ This is a script, not a test: it measures and reports, it asserts nothing.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import logging
 import os
@@ -40,6 +52,7 @@ import platform
 import re
 import secrets
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -68,7 +81,12 @@ SETTLE_SECONDS = 2.0  # let lazily started threads and workers finish before mea
 VARIANTS: dict[str, dict[str, Any]] = {
     "lean": {
         "lean": True,
-        "label": "agrolake lean: `uvicorn --workers 1 mlflow.server.fastapi_app:app`",
+        "label": "**agrolake lean** (`server_command`)",
+    },
+    "lean-all-imports": {
+        "lean": True,
+        "skip_optional_imports": False,
+        "label": "lean, but polars/pyarrow/scipy imported (`python -m uvicorn …`)",
     },
     "mlflow-1w": {
         "lean": False,
@@ -150,6 +168,36 @@ def log_runs(tracking_uri: str, count: int, scratch: Path) -> None:
         client.set_terminated(run_id)
 
 
+def client_main(tracking_uri: str, runs: int, scratch: Path) -> None:
+    """The child: load the UI, log the runs, load the UI again; print the runs' time."""
+    import mlflow.tracking  # noqa: F401  (its import time is not the server's)
+
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    load_ui(tracking_uri)
+    started = time.monotonic()
+    # The client writes "View run ... at ..." to stdout for every run.
+    with contextlib.redirect_stdout(io.StringIO()):
+        log_runs(tracking_uri, runs, scratch)
+    seconds = time.monotonic() - started
+    load_ui(tracking_uri)  # the runs list again, now with runs in it
+    print(json.dumps({"runs_s": seconds}))
+
+
+def run_client(tracking_uri: str, runs: int, scratch: Path) -> float:
+    """:func:`client_main` in a child process that has exited before we measure: a client
+    that imported MLflow would map the same libraries as the server and so halve the
+    server's PSS of them."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.mlflow_server", "--client", tracking_uri,
+         "--runs", str(runs), "--workdir", str(scratch)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"client failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    seconds: float = json.loads(done.stdout.strip().splitlines()[-1])["runs_s"]
+    return seconds
+
+
 # --------------------------------------------------------------------------- one measurement
 
 
@@ -185,17 +233,14 @@ def measure(
         config,
         workdir,
         lean=spec["lean"],
+        skip_optional_imports=spec.get("skip_optional_imports", True),
         extra_args=spec.get("extra_args", ()),
         extra_env=spec.get("extra_env"),
     )
     try:
         time.sleep(SETTLE_SECONDS)
         _, pss_idle, _ = tree_memory(server.pid)
-        load_ui(server.tracking_uri)
-        started = time.monotonic()
-        log_runs(server.tracking_uri, runs, workdir)
-        runs_seconds = time.monotonic() - started
-        load_ui(server.tracking_uri)  # the runs list again, now with runs in it
+        runs_seconds = run_client(server.tracking_uri, runs, workdir)
         time.sleep(SETTLE_SECONDS)
         processes, pss, rss = tree_memory(server.pid)
     finally:
@@ -215,13 +260,13 @@ def measure(
 
 
 def _mib(value: float) -> str:
-    return f"{value / MIB:,.0f} MiB"
+    return f"{value / MIB:,.0f} MiB ({value / 1e6:,.0f} MB)"
 
 
 def report(results: list[dict[str, Any]], args: argparse.Namespace, started: datetime) -> str:
-    import mlflow
+    from importlib.metadata import version
+
     import psutil
-    import uvicorn
 
     backend = (
         "PostgreSQL 16 (pgserver, unix socket) + SeaweedFS S3 bucket (proxied artifacts)"
@@ -234,14 +279,14 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, started: dat
         f"Machine: shared VM, nproc = {os.cpu_count()}, "
         f"{psutil.virtual_memory().total / 2**30:.0f} GiB RAM, {platform.system()} "
         f"{platform.release()}, Python {platform.python_version()}, mlflow "
-        f"{mlflow.__version__}, uvicorn {uvicorn.__version__}.",
+        f"{version('mlflow')}, uvicorn {version('uvicorn')}.",
         "",
         f"Date: {started:%Y-%m-%d %H:%M} UTC. Backend: {backend}. "
         f"Medians of {args.repeat} repetition(s); {args.runs} runs logged per repetition.",
         "",
         "| Server | Processes | PSS after start | PSS after UI + "
-        f"{args.runs} runs | Startup to healthy | {args.runs} runs logged in |",
-        "|---|---:|---:|---:|---:|---:|",
+        f"{args.runs} runs | RSS sum after | Startup to healthy | {args.runs} runs logged in |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for variant in args.variant:
         rows = [r for r in results if r["variant"] == variant]
@@ -253,12 +298,13 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, started: dat
 
         lines.append(
             f"| {VARIANTS[variant]['label']} | {med('processes'):.0f} | {_mib(med('pss_idle'))} "
-            f"| **{_mib(med('pss'))}** | {med('startup_s'):.1f} s | {med('runs_s'):.1f} s |"
+            f"| **{_mib(med('pss'))}** | {_mib(med('rss'))} | {med('startup_s'):.1f} s "
+            f"| {med('runs_s'):.1f} s |"
         )
-    lines += ["", "Every repetition (PSS after UI + runs; startup):", ""]
+    lines += ["", "Every repetition (PSS after UI + runs, startup), in order:", ""]
     for variant in args.variant:
         rows = [r for r in results if r["variant"] == variant]
-        runs_text = " / ".join(f"{_mib(r['pss'])}, {r['startup_s']:.1f} s" for r in rows)
+        runs_text = " / ".join(f"{r['pss'] / MIB:,.0f} MiB, {r['startup_s']:.1f} s" for r in rows)
         lines.append(f"* {variant}: {runs_text}")
     return "\n".join(lines) + "\n"
 
@@ -274,12 +320,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, help="write the markdown table here too")
     parser.add_argument("--json", type=Path, help="write every measurement here")
     parser.add_argument("--workdir", type=Path, help="keep data and logs here (default: temp)")
+    parser.add_argument("--client", metavar="URI", help=argparse.SUPPRESS)  # the child
     args = parser.parse_args(argv)
+    if args.client:
+        client_main(args.client, args.runs, args.workdir)
+        return
     args.variant = args.variant or list(VARIANTS)
     started = datetime.now(UTC)
-    import mlflow.tracking  # noqa: F401  (the client's import time is no server's runtime)
-
-    logging.getLogger("mlflow").setLevel(logging.WARNING)  # no "View run ..." per run
 
     with tempfile.TemporaryDirectory(prefix="bench-mlflow-") as tmp:
         base = (args.workdir or Path(tmp)).resolve()

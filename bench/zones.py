@@ -71,6 +71,13 @@ PARCELS_NAME = "parcels-and-treatments.xlsx"
 ACTIVITIES_NAME = "activities-enclosures.csv"
 ENCLOSURES = "refined.digital_twin_enclosures"
 GOAL_RATIO = 1.5
+BREAKDOWN_CHILDREN = (
+    "breakdown",
+    "stages",
+    "sketch-onepass",
+    "sketch-distinct-stream",
+    "sketch-distinct-memory",
+)
 GOAL_RSS = 1024**3  # "1 GB", read as 1 GiB
 
 
@@ -457,8 +464,8 @@ def child_sketch(variant: str) -> dict[str, Any]:
     ``onepass``: the cleaning runs once; valid rows deduplicated by the streaming
     engine (``unique(keep="last")`` without ``maintain_order``) and quarantined rows
     go to two Parquet spool files in one ``collect_all`` of lazy sinks; the valid
-    spool is then read and MERGEd as today. ``distinct``: how the Delta write scales
-    when keys do not repeat (see ``_distinct_writes``).
+    spool is then read and MERGEd as today. ``distinct-stream``, ``distinct-memory``:
+    how the Delta write scales when keys do not repeat (see ``_distinct_writes``).
     """
     import polars as pl
 
@@ -519,23 +526,29 @@ def child_sketch(variant: str) -> dict[str, Any]:
             )
             rows = data.num_rows
         else:
-            rows = _distinct_writes(lake, table, valid, spool, step)
+            source = variant.removeprefix("distinct-")
+            rows = _distinct_writes(lake, table, valid, spool, step, source)
     lake.close()
     return {"variant": variant, "steps": steps, "rows": rows}
 
 
 def _distinct_writes(
-    lake: Any, table: Any, valid: Any, spool: Path, step: Callable[[str, Callable[[], Any]], Any]
+    lake: Any,
+    table: Any,
+    valid: Any,
+    spool: Path,
+    step: Callable[[str, Callable[[], Any]], Any],
+    source: str,
 ) -> int:
-    """The Delta writes when no key repeats, from a stream and from memory.
+    """The Delta writes when no key repeats: ``source`` "stream" or "memory".
 
     Every valid row of the file, its key made distinct (the row number appended to
-    ``task``), is spooled to Parquet by the streaming engine. Then, streaming steps
-    first (the allocator keeps what an in-memory step frees): MERGE from a
-    ``RecordBatchReader`` over the spool into an empty table, ``write_deltalake``
-    append from the reader into another new table, the MERGE again (every row
-    matched: a re-ingest); then as today: the spool read into a ``pa.Table``, MERGEd
-    into an empty table, and MERGEd again.
+    ``task``), is spooled to Parquet by the streaming engine. ``stream``: MERGE from
+    a ``RecordBatchReader`` over the spool into an empty table, ``write_deltalake``
+    append from a reader into another new table, then the MERGE again (every row
+    matched: a re-ingest). ``memory``, as today: the spool read into a ``pa.Table``,
+    MERGEd into an empty table, and MERGEd again. Each runs in its own child, so the
+    first write of each starts from a clean heap.
     """
     import polars as pl
     import pyarrow.dataset as pads
@@ -552,32 +565,32 @@ def _distinct_writes(
         )
         return merged
 
-    streamed = TableRef("trusted", "bench.streamed")
-    appended = TableRef("trusted", "bench.appended")
-    in_memory = TableRef("trusted", "bench.in_memory")
+    target = TableRef("trusted", f"bench.{source}")
     distinct = valid.with_columns(pl.col("task") + "#" + pl.col("_row").cast(pl.String))
     step(
         "clean, make keys distinct, `sink_parquet` to a spool (streaming)",
         lambda: distinct.sink_parquet(spool / "distinct.parquet"),
     )
-    step("MERGE from a `RecordBatchReader`, empty table", lambda: merge(streamed, reader()))
-    step(
-        '`write_deltalake(mode="append")` from the reader, new table',
-        lambda: write_deltalake(
-            lake.tables.uri(appended),
-            reader(),
-            mode="append",
-            partition_by=list(table.partition_by) or None,
-        ),
-    )
-    step("MERGE again from the reader, every row matched", lambda: merge(streamed, reader()))
-    data = step(
-        "read the spool, `to_arrow` (as today)",
-        lambda: pl.read_parquet(spool / "distinct.parquet").to_arrow(),
-    )
-    step("MERGE of the `pa.Table`, empty table (as today)", lambda: merge(in_memory, data))
-    step("MERGE of the `pa.Table` again, every row matched", lambda: merge(in_memory, data))
-    rows: int = data.num_rows
+    rows: int = pads.dataset(spool / "distinct.parquet").count_rows()
+    if source == "stream":
+        step("MERGE from a `RecordBatchReader`, empty table", lambda: merge(target, reader()))
+        step(
+            '`write_deltalake(mode="append")` from a reader, new table',
+            lambda: write_deltalake(
+                lake.tables.uri(TableRef("trusted", "bench.appended")),
+                reader(),
+                mode="append",
+                partition_by=list(table.partition_by) or None,
+            ),
+        )
+        step("MERGE again from a reader, every row matched", lambda: merge(target, reader()))
+    else:
+        data = step(
+            "read the spool, `to_arrow` (as today)",
+            lambda: pl.read_parquet(spool / "distinct.parquet").to_arrow(),
+        )
+        step("MERGE of the `pa.Table`, empty table (as today)", lambda: merge(target, data))
+        step("MERGE of the `pa.Table` again, every row matched", lambda: merge(target, data))
     return rows
 
 
@@ -744,7 +757,7 @@ def repetition_refined(
 def run_breakdown(workdir: Path, inputs: Path) -> dict[str, Any]:
     """Step timings, cleaning stages and the sketches, each on a fresh lake and child."""
     out: dict[str, Any] = {}
-    for kind in ("breakdown", "stages", "sketch-onepass", "sketch-distinct"):
+    for kind in BREAKDOWN_CHILDREN:
         run_dir = workdir / "runs" / kind
         (run_dir / "tmp").mkdir(parents=True)
         env = child_env(run_dir)
@@ -905,7 +918,7 @@ def breakdown_tables(data: dict[str, Any]) -> str:
             )
             + "\n"
         )
-    for kind in ("sketch-onepass", "sketch-distinct"):
+    for kind in BREAKDOWN_CHILDREN[2:]:
         if kind in data:
             s = data[kind]
             parts.append(

@@ -600,6 +600,7 @@ def start_mlflow(
     workdir: Path,
     *,
     lean: bool = True,
+    skip_optional_imports: bool = True,
     extra_args: Sequence[str] = (),
     extra_env: Mapping[str, str] | None = None,
     timeout: float = 180.0,
@@ -609,13 +610,15 @@ def start_mlflow(
     port are replaced); return once ``GET /health`` answers.
 
     ``lean``: :func:`agrolake.ml.server.server_command` after its schema migration
-    (``migrate_command``), as agrolake runs it. Otherwise plain ``mlflow server`` with
+    (``migrate_command``), as agrolake runs it (``skip_optional_imports`` is passed
+    on). Otherwise plain ``mlflow server`` with
     MLflow's defaults (:func:`~agrolake.ml.server.default_server_command`), the baseline.
     ``extra_args`` are appended to the server's argv (before the app for uvicorn) and
     ``extra_env`` is added to its environment (e.g. ``--workers 1`` for ``mlflow server``).
     Output of every step goes to ``workdir/mlflow.log``.
     """
     import dataclasses
+    import shlex
 
     from agrolake.ml.server import default_server_command, migrate_command, server_command
 
@@ -644,13 +647,13 @@ def start_mlflow(
                         f"MLflow schema migration failed ({migration.returncode}); "
                         f"log {log_path}:\n{_log_tail(log_path)}"
                     )
-                argv, env = server_command(cfg)
+                argv, env = server_command(cfg, skip_optional_imports=skip_optional_imports)
                 argv[-1:-1] = extra_args  # the app stays last
             else:
                 argv, env = default_server_command(cfg)
                 argv += extra_args
             env |= extra_env or {}
-            log.write(f"=== attempt {attempt}: {' '.join(argv)}\n".encode())
+            log.write(f"=== attempt {attempt}: {shlex.join(argv)}\n".encode())
             log.flush()
             proc = subprocess.Popen(
                 argv,

@@ -303,6 +303,16 @@ class Catalog:
         with translated_errors(self.url, "lookup"), self.engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
 
+    def count_by_dataset(self, statuses: Sequence[str]) -> dict[str, int]:
+        """Ingests per dataset among the given statuses."""
+        query = (
+            select(ingests.c.dataset, func.count())
+            .where(ingests.c.status.in_(list(statuses)))
+            .group_by(ingests.c.dataset)
+        )
+        with translated_errors(self.url, "count"), self.engine.connect() as conn:
+            return {dataset: n for dataset, n in conn.execute(query)}
+
     def count_by_status(self) -> dict[str, int]:
         query = select(ingests.c.status, func.count()).group_by(ingests.c.status)
         with translated_errors(self.url, "count"), self.engine.connect() as conn:

@@ -4,10 +4,12 @@
 4 workers and a job-execution runner (huey consumer + its workers): 15 processes and
 ~2.5 GB PSS on our machine. :func:`server_command` starts the same ASGI application,
 ``mlflow.server.fastapi_app:app``, as a single uvicorn process (no supervisor, no
-workers, no job runner, no telemetry) with the configuration that ``mlflow server``
-would hand to its workers, and proxied artifact access (``--serve-artifacts``):
-clients log to ``mlflow-artifacts:/`` through the server, which writes to
-:attr:`TrackingServerConfig.artifacts_destination` (``s3://bucket/prefix`` or a folder).
+workers, no job runner, no telemetry, and without the optional polars/pyarrow/scipy
+that MLflow would import only because agrolake installs them) with the configuration
+that ``mlflow server`` would hand to its workers, and proxied artifact access
+(``--serve-artifacts``): clients log to ``mlflow-artifacts:/`` through the server,
+which writes to :attr:`TrackingServerConfig.artifacts_destination`
+(``s3://bucket/prefix`` or a folder).
 
 The schema of the backend store is migrated before the server starts
 (:func:`migrate_backend_store`, what ``mlflow db upgrade`` does), in a short-lived
@@ -20,10 +22,12 @@ configures its workers through private environment variables (``mlflow.server.co
 ``_MLFLOW_SERVER_ARTIFACT_DESTINATION``; ``mlflow.environment_variables``:
 ``_MLFLOW_SGI_NAME``, ``_MLFLOW_SERVER_BOOT_ID``, ``_MLFLOW_IN_JOB_EXECUTOR``) and the
 module path of the app. We set them ourselves, so this module depends on MLflow's
-internals: that is why ``mlflow`` is pinned (``==3.17.2`` in pyproject.toml). When the
-pin moves, re-read ``mlflow/server/__init__.py`` (``_run_server``), ``mlflow/cli``
-(``server``) and ``mlflow/server/handlers.py`` (``_get_tracking_store``,
-``_get_artifact_repo_mlflow_artifacts``), and run ``tests/ml/test_server.py``.
+internals: that is why ``mlflow`` is pinned (``==3.17.2`` in pyproject.toml). So does
+skipping the optional imports (``SKIPPED_IMPORTS``: MLflow must keep treating them as
+optional). When the pin moves, re-read ``mlflow/server/__init__.py`` (``_run_server``),
+``mlflow/cli`` (``server``), ``mlflow/server/handlers.py`` (``_get_tracking_store``,
+``_get_artifact_repo_mlflow_artifacts``) and ``mlflow/server/fastapi_app.py``, and run
+``tests/ml/test_server.py``.
 
 This is a library module: it never imports Prefect, Typer or the CLI, and imports
 MLflow only inside the functions that need it (none of the command builders do).
@@ -47,6 +51,7 @@ from agrolake.errors import AgrolakeError
 __all__ = [
     "MLFLOW_APP",
     "PINNED_MLFLOW",
+    "SKIPPED_IMPORTS",
     "TrackingServerConfig",
     "TrackingStoreMigrationError",
     "default_server_command",
@@ -90,8 +95,26 @@ _MIGRATE_CODE = (
     f"upgrade.main([os.environ[{_MIGRATE_URI!r}]], prog_name='mlflow db upgrade')\n"
 )
 
+#: Optional packages MLflow imports at startup only because they are installed (agrolake
+#: needs them): ``mlflow.data`` registers a polars dataset constructor, pandas probes
+#: pyarrow, ``mlflow.models.utils`` imports scipy.sparse for input examples. All three
+#: imports sit in ``try/except ImportError`` (MLflow 3.17.2), and the tracking server
+#: never builds datasets or model inputs; pyarrow is only needed for hdfs:// artifacts.
+#: Marking them unimportable (None in ``sys.modules``) saves ~75 MB RSS (~40-55 MiB
+#: PSS) in the server: measured with bench/mlflow_server.py.
+SKIPPED_IMPORTS = ("polars", "pyarrow", "scipy")
+_HDFS = ("hdfs", "viewfs")
+# The server process: uvicorn's own CLI entry point (what `python -m uvicorn` runs),
+# after marking the optional packages as absent.
+_SERVE_CODE = (
+    "import sys\n"
+    "sys.modules.update(dict.fromkeys({names!r}))\n"
+    "from uvicorn.main import main\n"
+    "main(prog_name='uvicorn')\n"
+)
+
 # Ambient variables that would change what the server does behind our back.
-_SCRUBBED_PREFIXES = ("_MLFLOW_",)
+_SCRUBBED_PREFIXES = ("_MLFLOW_", "UVICORN_")  # uvicorn reads UVICORN_<OPTION>
 _SCRUBBED = frozenset(
     {
         "MLFLOW_WORKSPACE",  # client-only; `mlflow server` refuses to start with it set
@@ -196,15 +219,28 @@ def _uvicorn_log_config() -> str | None:
 
 
 def server_command(
-    config: TrackingServerConfig, *, base_env: Mapping[str, str] | None = None
+    config: TrackingServerConfig,
+    *,
+    base_env: Mapping[str, str] | None = None,
+    skip_optional_imports: bool = True,
 ) -> tuple[list[str], dict[str, str]]:
     """argv and complete environment of the lean server: one uvicorn process.
 
     ``base_env`` (default ``os.environ``) is the environment to start from; ambient
-    ``_MLFLOW_*`` and client-side MLflow variables are dropped from it. Run
-    :func:`migrate_backend_store` first (``run_server`` does).
+    ``_MLFLOW_*``, ``UVICORN_*`` and client-side MLflow variables are dropped from it.
+    ``skip_optional_imports``: start uvicorn's CLI through a ``python -c`` prelude that
+    marks :data:`SKIPPED_IMPORTS` as absent (otherwise plain ``python -m uvicorn``).
+    Run :func:`migrate_backend_store` first (``run_server`` does).
     """
-    argv = [sys.executable, "-m", "uvicorn"]
+    skipped = [
+        name
+        for name in SKIPPED_IMPORTS
+        if not (name == "pyarrow" and urlparse(config.artifacts_destination).scheme in _HDFS)
+    ]
+    if skip_optional_imports and skipped:
+        argv = [sys.executable, "-c", _SERVE_CODE.format(names=tuple(skipped))]
+    else:
+        argv = [sys.executable, "-m", "uvicorn"]
     if (log_config := _uvicorn_log_config()) is not None:
         argv += ["--log-config", log_config]
     argv += [

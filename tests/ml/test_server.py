@@ -44,9 +44,12 @@ def _config(**overrides: Any) -> TrackingServerConfig:
 
 
 def test_server_command_is_one_uvicorn_process_on_loopback() -> None:
-    argv, env = server_command(_config(), base_env={"PATH": "/bin", "MLFLOW_WORKSPACE": "x"})
+    argv, env = server_command(
+        _config(), base_env={"PATH": "/bin", "MLFLOW_WORKSPACE": "x", "UVICORN_RELOAD": "1"}
+    )
 
-    assert argv[:3] == [sys.executable, "-m", "uvicorn"]
+    assert argv[:2] == [sys.executable, "-c"]
+    assert "from uvicorn.main import main" in argv[2]
     assert argv[-1] == MLFLOW_APP
     assert argv[argv.index("--host") + 1] == "127.0.0.1"
     assert argv[argv.index("--port") + 1] == "5000"
@@ -60,6 +63,18 @@ def test_server_command_is_one_uvicorn_process_on_loopback() -> None:
     assert env["MLFLOW_S3_ENDPOINT_URL"] == "http://127.0.0.1:9000"
     assert env["PATH"] == "/bin"
     assert "MLFLOW_WORKSPACE" not in env  # client-only: mlflow refuses to serve with it
+    assert "UVICORN_RELOAD" not in env  # would start a reloader process
+
+
+def test_optional_imports_are_skipped_unless_needed() -> None:
+    argv, _ = server_command(_config())
+    assert "('polars', 'pyarrow', 'scipy')" in argv[2]
+
+    argv, _ = server_command(_config(artifacts_destination="hdfs://nn/mlflow"))
+    assert "('polars', 'scipy')" in argv[2]  # MLflow's HDFS repository needs pyarrow
+
+    argv, _ = server_command(_config(), skip_optional_imports=False)
+    assert argv[:3] == [sys.executable, "-m", "uvicorn"]
 
 
 def test_local_artifacts_destination_is_made_absolute(tmp_path: Path) -> None:
@@ -135,6 +150,9 @@ def test_the_whole_server_is_one_process_on_loopback(server: MlflowServer) -> No
 
     assert proc.children(recursive=True) == []
     assert MLFLOW_APP in proc.cmdline()
+    # The optional packages MLflow would import only because they are installed.
+    skipped = re.compile(r"/site-packages/(polars|_polars_runtime\w*|pyarrow|scipy(\.libs)?)/")
+    assert not [m.path for m in proc.memory_maps() if skipped.search(m.path)]
     listening = [c.laddr for c in proc.net_connections("tcp") if c.status == psutil.CONN_LISTEN]
     assert [(a.ip, a.port) for a in listening] == [("127.0.0.1", server.config.port)]
 
