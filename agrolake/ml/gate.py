@@ -50,7 +50,7 @@ def decide(
     if champion is None or champion == version:
         decision = GateDecision(True, "no champion yet", version, challenger_rmse)
     else:
-        model = mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}/{champion}")
+        model = mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}/{champion}", suppress_warnings=True)
         champion_rmse = rmse(model.predict(data.test[list(FEATURES)]), data.test[TARGET])
         better = challenger_rmse <= champion_rmse * (1 - MARGIN)
         relation = "beats" if better else "does not beat"

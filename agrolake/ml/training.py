@@ -17,6 +17,7 @@ from agrolake.ml.tracking import MODEL_NAME, client, experiment_id
 
 TAG_LIMIT = 4000  # MLflow keeps tag values short; the full list is an artifact
 TRUSTED_TYPES = {"random_forest": ["sklearn.tree._tree.Tree"]}
+SERVING_PACKAGES = ("mlflow", "numpy", "pandas", "scikit-learn", "scipy", "skops")
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,9 @@ def train_wine_quality(
             input_example=x_train.head(3),
             # We wrote these trees ourselves; skops refuses them unless named.
             skops_trusted_types=TRUSTED_TYPES.get(estimator),
+            # Given, not inferred: inference re-imports the model in a subprocess,
+            # 13 of the 22 s a training run took, and listed test tools besides.
+            pip_requirements=_requirements(),
         )
         _log_onnx(model, len(FEATURES))
         _log_lineage(lake, data)
@@ -107,6 +111,13 @@ def _register(mlflow_client: Any, info: Any, run_id: str) -> str:
         tags={"agrolake.run_id": run_id},
     )
     return str(version.version)
+
+
+def _requirements() -> list[str]:
+    """What loading the logged model needs, at the versions installed here."""
+    from importlib.metadata import version
+
+    return [f"{name}=={version(name)}" for name in SERVING_PACKAGES]
 
 
 def _metrics(predicted: Any, actual: Any) -> dict[str, float]:
