@@ -609,10 +609,10 @@ def start_mlflow(
     """Start an MLflow tracking server on 127.0.0.1 and a free port (``config``'s host and
     port are replaced); return once ``GET /health`` answers.
 
-    ``lean``: :func:`agrolake.ml.server.server_command` after its schema migration
-    (``migrate_command``), as agrolake runs it (``skip_optional_imports`` is passed
-    on). Otherwise plain ``mlflow server`` with
-    MLflow's defaults (:func:`~agrolake.ml.server.default_server_command`), the baseline.
+    ``lean``: :func:`agrolake.ml.server.server_command` (``skip_optional_imports`` is
+    passed on) after ``migrate_backend_store``, as agrolake runs it. Otherwise plain
+    ``mlflow server`` with MLflow's defaults
+    (:func:`~agrolake.ml.server.default_server_command`), the baseline.
     ``extra_args`` are appended to the server's argv (before the app for uvicorn) and
     ``extra_env`` is added to its environment (e.g. ``--workers 1`` for ``mlflow server``).
     Output of every step goes to ``workdir/mlflow.log``.
@@ -620,7 +620,12 @@ def start_mlflow(
     import dataclasses
     import shlex
 
-    from agrolake.ml.server import default_server_command, migrate_command, server_command
+    from agrolake.ml.server import (
+        TrackingStoreMigrationError,
+        default_server_command,
+        migrate_backend_store,
+        server_command,
+    )
 
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
@@ -630,23 +635,14 @@ def start_mlflow(
         started = time.monotonic()
         with log_path.open("ab") as log:
             if lean:
-                argv, env = migrate_command(cfg)
                 log.write(f"\n=== attempt {attempt}: schema migration\n".encode())
                 log.flush()
-                migration = subprocess.run(
-                    argv,
-                    cwd=workdir,
-                    env=env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    timeout=timeout,
-                )
-                if migration.returncode != 0:
+                try:
+                    migrate_backend_store(cfg, output=log, timeout=timeout)
+                except TrackingStoreMigrationError as exc:
                     raise ServiceStartError(
-                        f"MLflow schema migration failed ({migration.returncode}); "
-                        f"log {log_path}:\n{_log_tail(log_path)}"
-                    )
+                        f"{exc.message}; log {log_path}:\n{_log_tail(log_path)}"
+                    ) from exc
                 argv, env = server_command(cfg, skip_optional_imports=skip_optional_imports)
                 argv[-1:-1] = extra_args  # the app stays last
             else:

@@ -2,7 +2,7 @@
 
 ``mlflow server`` with its defaults runs a CLI parent process, a uvicorn supervisor,
 4 workers and a job-execution runner (huey consumer + its workers): 15 processes and
-~2.5 GB PSS on our machine. :func:`server_command` starts the same ASGI application,
+~2.7 GiB PSS on our machine. :func:`server_command` starts the same ASGI application,
 ``mlflow.server.fastapi_app:app``, as a single uvicorn process (no supervisor, no
 workers, no job runner, no telemetry, and without the optional polars/pyarrow/scipy
 that MLflow would import only because agrolake installs them) with the configuration
@@ -44,6 +44,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+from typing import IO
 from urllib.parse import urlparse
 
 from agrolake.errors import AgrolakeError
@@ -87,21 +88,14 @@ _IN_JOB_EXECUTOR = "_MLFLOW_IN_JOB_EXECUTOR"
 # Our own variable: the migration process reads the store URI from here, so a password
 # in it never shows up in a process list.
 _MIGRATE_URI = "_AGROLAKE_MLFLOW_BACKEND_STORE_URI"
-# What `mlflow db upgrade URL` runs (mlflow/db.py): create every table in an empty
-# database, otherwise alembic-upgrade to head (a no-op when already there).
-_MIGRATE_CODE = (
-    "import os\n"
-    "from mlflow.db import upgrade\n"
-    f"upgrade.main([os.environ[{_MIGRATE_URI!r}]], prog_name='mlflow db upgrade')\n"
-)
 
 #: Optional packages MLflow imports at startup only because they are installed (agrolake
 #: needs them): ``mlflow.data`` registers a polars dataset constructor, pandas probes
 #: pyarrow, ``mlflow.models.utils`` imports scipy.sparse for input examples. All three
 #: imports sit in ``try/except ImportError`` (MLflow 3.17.2), and the tracking server
 #: never builds datasets or model inputs; pyarrow is only needed for hdfs:// artifacts.
-#: Marking them unimportable (None in ``sys.modules``) saves ~75 MB RSS (~40-55 MiB
-#: PSS) in the server: measured with bench/mlflow_server.py.
+#: Marking them unimportable (None in ``sys.modules``) saves ~90 MiB RSS (~50 MiB PSS)
+#: in the server: measured with bench/mlflow_server.py (docs/ml-server.md).
 SKIPPED_IMPORTS = ("polars", "pyarrow", "scipy")
 _HDFS = ("hdfs", "viewfs")
 # The server process: uvicorn's own CLI entry point (what `python -m uvicorn` runs),
@@ -111,6 +105,16 @@ _SERVE_CODE = (
     "sys.modules.update(dict.fromkeys({names!r}))\n"
     "from uvicorn.main import main\n"
     "main(prog_name='uvicorn')\n"
+)
+
+# What `mlflow db upgrade URL` runs (mlflow/db.py): create every table in an empty
+# database, otherwise alembic-upgrade to head (a no-op when already there). The same
+# optional packages are kept out (imports are most of its run time).
+_MIGRATE_CODE = (
+    "import os, sys\n"
+    f"sys.modules.update(dict.fromkeys({SKIPPED_IMPORTS!r}))\n"
+    "from mlflow.db import upgrade\n"
+    f"upgrade.main([os.environ[{_MIGRATE_URI!r}]], prog_name='mlflow db upgrade')\n"
 )
 
 # Ambient variables that would change what the server does behind our back.
@@ -285,17 +289,26 @@ def migrate_backend_store(
     config: TrackingServerConfig,
     *,
     base_env: Mapping[str, str] | None = None,
+    output: IO[bytes] | None = None,
     timeout: float | None = 600.0,
 ) -> None:
     """Create (empty database) or upgrade the MLflow schema of the backend store.
 
-    Runs :func:`migrate_command` in a child process and waits; its output goes to this
-    process's stdout/stderr. Raises :class:`TrackingStoreMigrationError` if it fails.
+    Runs :func:`migrate_command` in a child process and waits; its output goes to
+    ``output`` (stdout and stderr), by default to this process's stdout/stderr. Raises
+    :class:`TrackingStoreMigrationError` if it fails.
     """
     _ensure_sqlite_folder(config.backend_store_uri)
     argv, env = migrate_command(config, base_env=base_env)
     try:
-        result = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, timeout=timeout)
+        result = subprocess.run(
+            argv,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=None if output is None else subprocess.STDOUT,
+            timeout=timeout,
+        )
     except subprocess.TimeoutExpired as exc:
         raise TrackingStoreMigrationError(
             f"the MLflow schema migration did not finish within {timeout:.0f} s"
@@ -303,7 +316,7 @@ def migrate_backend_store(
     if result.returncode != 0:
         raise TrackingStoreMigrationError(
             f"the MLflow schema migration failed (exit code {result.returncode}); "
-            "see its output above. Is the backend store reachable?",
+            "see its output. Is the backend store reachable?",
             returncode=result.returncode,
         )
 
