@@ -328,6 +328,22 @@ def replay(
     out.print(f"replay: {len(restored)} files back in landing; `agrolake run` processes them")
 
 
+@app.command()
+def serve(
+    model: Annotated[
+        str, typer.Option(help="NAME@ALIAS (followed when it moves) or NAME/VERSION.")
+    ] = "wine-quality@champion",
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 5001,
+) -> None:
+    """Serve a registered model on MLflow's scoring protocol (POST /invocations), lean."""
+    from agrolake.serving import serve as run_serving
+    from agrolake.settings import load_settings
+
+    err.print(f"serve: {model} on http://{host}:{port}/invocations")
+    run_serving(load_settings(), model=model, host=host, port=port)
+
+
 @app.command("mlflow-server")
 def mlflow_server(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",

@@ -6,7 +6,8 @@ Two readers, chosen by the tracking URI of the settings:
   tracking server. ``GET /api/2.0/mlflow/registered-models/alias?name=&alias=``
   (``GetModelVersionByAlias``; ``latest`` is MLflow's own alias for the highest
   version), ``GET /api/2.0/mlflow/model-versions/get?name=&version=`` for a pinned
-  version, and ``GET /get-artifact?run_id=&path=`` for a run's artifacts
+  version, ``GET /api/2.0/mlflow/artifacts/list?run_id=&path=`` and
+  ``GET /get-artifact?run_id=&path=`` for a run's artifacts
   (``mlflow/server/handlers.py: get_artifact_handler``; it serves proxied
   ``mlflow-artifacts:/`` roots and direct ones such as ``s3://`` alike, so the
   serving process needs no S3 keys). Public, versioned endpoints.
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
+import posixpath
 import re
 import sqlite3
 import urllib.error
@@ -170,7 +172,9 @@ class SqliteRegistry:
                     raise self._not_found(conn, spec)
             except sqlite3.OperationalError as exc:
                 if "locked" in str(exc) or "busy" in str(exc):
-                    raise RegistryUnavailable(f"the registry at {self.path} is busy: {exc}") from exc
+                    raise RegistryUnavailable(
+                        f"the registry at {self.path} is busy: {exc}"
+                    ) from exc
                 raise ServingError(
                     f"cannot read the MLflow registry at {self.path} ({exc}); this reader "
                     f"expects the schema of MLflow {PINNED_MLFLOW}"
@@ -187,7 +191,7 @@ class SqliteRegistry:
             "SELECT mv.version, mv.run_id, mv.source, mv.status, r.artifact_uri "
             "FROM model_versions mv LEFT JOIN runs r ON r.run_uuid = mv.run_id "
         )
-        params = {"name": spec.name, "ws": _WORKSPACE, "deleted": _DELETED}
+        params: dict[str, str | int] = {"name": spec.name, "ws": _WORKSPACE, "deleted": _DELETED}
         if spec.alias is not None and spec.alias.lower() == _LATEST:
             sql = (
                 f"{select} WHERE mv.name = :name AND mv.current_stage != :deleted {mv_ws} "
@@ -329,6 +333,9 @@ class RestRegistry:
     def read_artifact(self, info: VersionInfo, path: str) -> bytes | None:
         if not info.run_id:
             raise UnservableModel(f"{info.name} version {info.version} has no run")
+        # Listed first: for a missing file in S3 the server answers 500, not 404.
+        if path not in self._list(info.run_id, posixpath.dirname(path)):
+            return None
         status, body = self._get("/get-artifact", {"run_id": info.run_id, "path": path})
         if status == 200:
             return body
@@ -338,6 +345,23 @@ class RestRegistry:
         if status >= 500 or status == 429:
             raise RegistryUnavailable(f"downloading {path} failed ({status}): {message}")
         raise UnservableModel(f"cannot download {path} of run {info.run_id} ({status}): {message}")
+
+    def _list(self, run_id: str, folder: str) -> set[str]:
+        """Paths of the files in a run's artifact ``folder`` (``ListArtifacts``)."""
+        params = {"run_id": run_id, "path": folder} if folder else {"run_id": run_id}
+        status, body = self._get("/api/2.0/mlflow/artifacts/list", params)
+        if status != 200:
+            _, message = _mlflow_error(body)
+            if status >= 500 or status == 429:
+                raise RegistryUnavailable(
+                    f"listing the artifacts of run {run_id} failed: {message}"
+                )
+            raise UnservableModel(f"cannot list the artifacts of run {run_id}: {message}")
+        try:
+            files = json.loads(body).get("files", [])
+            return {str(f["path"]) for f in files if not f.get("is_dir")}
+        except (ValueError, AttributeError, KeyError, TypeError) as exc:
+            raise ServingError(f"unexpected artifact listing for run {run_id}") from exc
 
 
 def _mlflow_error(body: bytes) -> tuple[str | None, str]:

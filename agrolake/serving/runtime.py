@@ -56,7 +56,9 @@ class OnnxModel:
             features = json.loads(features_json)
         except ValueError as exc:
             raise UnservableModel(f"{ONNX_FEATURES} is not JSON: {exc}") from exc
-        if not (isinstance(features, list) and features and all(isinstance(f, str) for f in features)):
+        if not (
+            isinstance(features, list) and features and all(isinstance(f, str) for f in features)
+        ):
             raise UnservableModel(f"{ONNX_FEATURES} must be a list of column names")
         options = ort.SessionOptions()
         # One thread: a request is a few microseconds of arithmetic, and a thread pool
@@ -74,7 +76,8 @@ class OnnxModel:
         shape = inputs[0].shape
         if len(shape) != 2 or (isinstance(shape[1], int) and shape[1] != len(features)):
             raise UnservableModel(
-                f"{ONNX_MODEL} takes shape {shape}, but {ONNX_FEATURES} names {len(features)} columns"
+                f"{ONNX_MODEL} takes shape {shape}, "
+                f"but {ONNX_FEATURES} names {len(features)} columns"
             )
         return cls(info, tuple(features), session, inputs[0].name)
 

@@ -1,0 +1,48 @@
+"""Property: whatever the body and content type, the parser refuses with a 4xx or returns
+a finite matrix; and the app answers 2xx or 4xx, never 5xx."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from agrolake.serving.app import ModelHolder, ScoringApp
+from agrolake.serving.protocol import InvalidRequest, parse
+from agrolake.serving.registry import ModelSpec
+from tests.serving.helpers import FEATURES
+from tests.serving.test_app import FakeModel, call, info
+
+hypothesis = pytest.importorskip("hypothesis")
+from tests.serving.strategies import request_bodies  # noqa: E402
+
+
+@hypothesis.settings(max_examples=500, deadline=None, database=None)
+@hypothesis.given(request_bodies())
+def test_the_parser_refuses_cleanly_or_returns_a_finite_matrix(
+    request: tuple[str | None, bytes],
+) -> None:
+    content_type, body = request
+    try:
+        matrix = parse(body, content_type, FEATURES)
+    except InvalidRequest as exc:
+        assert 400 <= exc.status < 500
+        assert exc.message and "\n" not in exc.message
+        return
+    assert matrix.dtype == np.float64 and matrix.ndim == 2 and matrix.shape[1] == 11
+    assert matrix.shape[0] > 0 and np.all(np.isfinite(matrix))
+
+
+@hypothesis.settings(max_examples=200, deadline=None, database=None)
+@hypothesis.given(request_bodies())
+def test_the_app_answers_2xx_or_4xx(request: tuple[str | None, bytes]) -> None:
+    content_type, body = request
+    app = ScoringApp(ModelHolder(FakeModel(info("1")), ModelSpec("m", alias="a")))
+    headers = {} if content_type is None else {"content-type": content_type}
+
+    status, _, answer = call(app, "POST", "/invocations", body, headers)
+
+    assert status in (200, 400, 413, 415)
+    document = json.loads(answer)
+    assert "predictions" in document if status == 200 else "\n" not in document["message"]
