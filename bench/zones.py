@@ -26,8 +26,10 @@ shared, and CPU time is less sensitive to other tenants than wall time.
 
 ``--breakdown`` also times the steps of raw → trusted one by one in a fresh child
 (the same agrolake functions ``process_trusted`` calls, in its order, with the peak
-RSS of each step), the cleaning's stages, and a sketch of a one-pass, streaming
-alternative; see docs/BENCHMARKS.md.
+RSS of each step), the cleaning's stages, and sketches of alternatives (clean once
+into a Parquet spool; ``collect_all`` over a bare scan; Delta writes of distinct
+keys from a stream or from memory); ``--breakdown stages`` runs only the named ones.
+Results and the reading of them: docs/BENCHMARKS.md, section "Zones".
 
 Run from the repository root::
 
@@ -74,7 +76,8 @@ GOAL_RATIO = 1.5
 BREAKDOWN_CHILDREN = (
     "breakdown",
     "stages",
-    "sketch-onepass",
+    "sketch-bare-scan",
+    "sketch-spool",
     "sketch-distinct-stream",
     "sketch-distinct-memory",
 )
@@ -448,24 +451,34 @@ def child_stages() -> dict[str, Any]:
         "+ `_errors`, `finish`: `clean_activities`": erp.clean_activities(raw),
         "`valid_rows(clean_activities)`": valid_rows(erp.clean_activities(raw)),
     }
-    runs: dict[str, list[float]] = {name: [] for name in stages}
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in stages}
     for _ in range(3):
         for name, frame in stages.items():
-            started = time.perf_counter()
-            frame.collect(engine="streaming")
-            runs[name].append(time.perf_counter() - started)
+            with Timed() as timed:
+                frame.collect(engine="streaming")
+            runs[name].append(timed.result)
     lake.close()
-    return {"stages": [{"stage": n, "seconds": statistics.median(r)} for n, r in runs.items()]}
+    return {
+        "stages": [
+            {"stage": n, "seconds": _med(r, "seconds"), "cpu_seconds": _med(r, "cpu_seconds")}
+            for n, r in runs.items()
+        ]
+    }
 
 
 def child_sketch(variant: str) -> dict[str, Any]:
-    """A sketch of the suggested raw → trusted: one streaming pass, bounded memory.
+    """Alternatives to today's raw → trusted, on the same raw ingest.
 
-    ``onepass``: the cleaning runs once; valid rows deduplicated by the streaming
-    engine (``unique(keep="last")`` without ``maintain_order``) and quarantined rows
-    go to two Parquet spool files in one ``collect_all`` of lazy sinks; the valid
-    spool is then read and MERGEd as today. ``distinct-stream``, ``distinct-memory``:
-    how the Delta write scales when keys do not repeat (see ``_distinct_writes``).
+    ``spool``: the suggested single pass with bounded memory: the cleaned rows
+    (with ``_errors``) are written once by the streaming engine to a Parquet spool;
+    the valid rows are then read from it, deduplicated by the streaming engine
+    (``unique(keep="last")`` without ``maintain_order``, then sorted by ``_row``, which
+    gives today's rows in today's order), the quarantined rows are read from it too,
+    and the valid rows are MERGEd as today. ``bare-scan``: today's
+    ``collect_all([valid, quarantined])``, but over a bare ``pl.scan_csv`` instead of
+    ``read_frame`` (whose ``rename`` stops polars from sharing the cleaning between
+    the two outputs). ``distinct-stream``, ``distinct-memory``: how the Delta write
+    scales when keys do not repeat (see ``_distinct_writes``).
     """
     import polars as pl
 
@@ -499,25 +512,34 @@ def child_sketch(variant: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="agrolake-sketch-") as folder:
         spool = Path(folder)
         path = step("spool raw object (as today)", lambda: tr._spool_raw(lake, ingest, spool))
-        raw = tr._read(path, ingest["details"] or {}, table)
+        if variant == "bare-scan":
+            raw = pl.scan_csv(path, infer_schema=False, truncate_ragged_lines=True)
+        else:
+            raw = tr._read(path, ingest["details"] or {}, table)
         raw = raw.with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
         cleaned = table.clean(raw, _options(lake))
         valid = tr._with_new_columns(valid_rows(cleaned), raw, contract, table).with_columns(meta)
-        quarantined = quarantined_rows(cleaned, ref.sql_name).with_columns(meta)
-        if variant == "onepass":
-            deduped = valid.unique(subset=list(table.key), keep="last") if table.key else valid
-            sinks = [
-                deduped.sink_parquet(spool / "valid.parquet", lazy=True),
-                quarantined.sink_parquet(spool / "quarantined.parquet", lazy=True),
-            ]
+        failed = quarantined_rows(cleaned, ref.sql_name).with_columns(meta)
+        if variant == "spool":
+            # Extra raw columns joined before the spool, so both reads see them.
+            whole = tr._with_new_columns(cleaned, raw, contract, table).with_columns(meta)
             step(
-                "one pass: `collect_all` of 2 lazy sinks (streaming)",
-                lambda: pl.collect_all(sinks, engine="streaming"),
+                "clean once: `sink_parquet` of the cleaned rows to a spool (streaming)",
+                lambda: whole.sink_parquet(spool / "cleaned.parquet"),
             )
-            data = step(
-                "read the valid spool, `to_arrow`",
-                lambda: pl.read_parquet(spool / "valid.parquet").sort("_row").to_arrow(),
+            spooled = pl.scan_parquet(spool / "cleaned.parquet")
+            deduped = valid_rows(spooled)
+            if table.key:
+                deduped = deduped.unique(subset=list(table.key), keep="last")
+            frame = step(
+                'valid rows from the spool, `unique(keep="last")`, streaming; sort by `_row`',
+                lambda: deduped.collect(engine="streaming").sort("_row"),
             )
+            step(
+                "quarantined rows from the spool (streaming)",
+                lambda: quarantined_rows(spooled, ref.sql_name).collect(engine="streaming"),
+            )
+            data = step("`to_arrow`", frame.to_arrow)
             step(
                 "Delta MERGE (as today)",
                 lambda: lake.tables.merge(
@@ -525,6 +547,12 @@ def child_sketch(variant: str) -> dict[str, Any]:
                 ),
             )
             rows = data.num_rows
+        elif variant == "bare-scan":
+            frame, _ = step(
+                "`collect_all([valid, quarantined])` over a bare `scan_csv` (streaming)",
+                lambda: pl.collect_all([valid, failed], engine="streaming"),
+            )
+            rows = frame.height
         else:
             source = variant.removeprefix("distinct-")
             rows = _distinct_writes(lake, table, valid, spool, step, source)
@@ -754,10 +782,10 @@ def repetition_refined(
         shutil.rmtree(run_dir, ignore_errors=True)
 
 
-def run_breakdown(workdir: Path, inputs: Path) -> dict[str, Any]:
+def run_breakdown(workdir: Path, inputs: Path, kinds: list[str]) -> dict[str, Any]:
     """Step timings, cleaning stages and the sketches, each on a fresh lake and child."""
     out: dict[str, Any] = {}
-    for kind in BREAKDOWN_CHILDREN:
+    for kind in kinds:
         run_dir = workdir / "runs" / kind
         (run_dir / "tmp").mkdir(parents=True)
         env = child_env(run_dir)
@@ -912,9 +940,10 @@ def breakdown_tables(data: dict[str, Any]) -> str:
     if "stages" in data:
         parts.append(
             "Cleaning stages, cumulative (each collected whole, streaming engine; median "
-            "of 3):\n\n| Cleaning up to | wall |\n|---|---:|\n"
+            "of 3):\n\n| Cleaning up to | wall | CPU |\n|---|---:|---:|\n"
             + "\n".join(
-                f"| {s['stage']} | {s['seconds']:.2f} s |" for s in data["stages"]["stages"]
+                f"| {s['stage']} | {s['seconds']:.2f} s | {s.get('cpu_seconds', 0):.2f} s |"
+                for s in data["stages"]["stages"]
             )
             + "\n"
         )
@@ -922,7 +951,7 @@ def breakdown_tables(data: dict[str, Any]) -> str:
         if kind in data:
             s = data[kind]
             parts.append(
-                f"Sketch `{s['variant']}` ({s['rows']:,} rows written):\n\n"
+                f"Sketch `{s['variant']}` ({s['rows']:,} rows out):\n\n"
                 "| Step | wall | CPU | RSS before | peak RSS in step |\n|---|---:|---:|---:|---:|\n"
                 + "\n".join(
                     f"| {x['step']} | {x['seconds']:.2f} s | {x['cpu_seconds']:.2f} s "
@@ -1006,8 +1035,9 @@ def run_benchmark(args: argparse.Namespace) -> None:
                     for r in done
                 )
                 print(f"{scenario} #{rep + 1}: {timing}", file=sys.stderr)
-        if args.breakdown and "trusted" in args.scenario:
-            breakdown = run_breakdown(workdir, workdir / "inputs" / "trusted")
+        if args.breakdown is not None and "trusted" in args.scenario:
+            kinds = args.breakdown or list(BREAKDOWN_CHILDREN)
+            breakdown = run_breakdown(workdir, workdir / "inputs" / "trusted", kinds)
         if args.profile:
             args.profile.mkdir(parents=True, exist_ok=True)
             for scenario in args.scenario:
@@ -1072,8 +1102,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", type=Path, help="write every measurement to this file")
     parser.add_argument(
         "--breakdown",
-        action="store_true",
-        help="also time raw → trusted step by step, the cleaning stages and the sketches",
+        nargs="*",
+        choices=BREAKDOWN_CHILDREN,
+        help="also time raw → trusted step by step, the cleaning stages and the sketches "
+        "(all of them, or the ones named)",
     )
     parser.add_argument(
         "--profile", type=Path, help="also cProfile one agrolake run per scenario into DIR"
