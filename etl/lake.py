@@ -9,6 +9,7 @@ from prefect import flow, task
 
 from agrolake.lake import open_lake
 from agrolake.pipeline import run_all
+from etl.report import report
 
 
 @task(name="run-every-zone", retries=2, retry_delay_seconds=10)
@@ -16,14 +17,14 @@ def run_every_zone() -> dict[str, object]:
     with open_lake() as lake:
         summary = run_all(lake)
     for line in summary.lines():
-        print(line)
+        report(line)
     return {
         "landing": dict(summary.landing.counts),
         "tables": {w.table: w.version for w in summary.trusted.writes + summary.refined.writes},
     }
 
 
-@flow(name="lake", log_prints=True)
+@flow(name="lake", log_prints=False)
 def lake() -> dict[str, object]:
     """Process everything pending in every zone."""
     return run_every_zone()

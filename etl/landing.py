@@ -11,17 +11,18 @@ from prefect import flow, task
 
 from agrolake.lake import open_lake
 from agrolake.landing import process_landing
+from etl.report import report
 
 
 @task(name="land-pending-files", retries=2, retry_delay_seconds=10)
 def land_pending_files(max_files: int | None = None) -> dict[str, int]:
     with open_lake() as lake:
         summary = process_landing(lake, max_files=max_files)
-    print(summary.line())
+    report(summary.line())
     return dict(summary.counts)
 
 
-@flow(name="landing", log_prints=True)
+@flow(name="landing", log_prints=False)
 def landing(max_files: int | None = None) -> dict[str, int]:
     """Move every pending landing file to raw, or to invalid with its reason."""
     return land_pending_files(max_files)

@@ -14,6 +14,7 @@ from prefect import flow, task
 from agrolake.lake import open_lake
 from agrolake.ml.retrain import retrain_if_needed
 from agrolake.ml.training import train_wine_quality as train
+from etl.report import report
 
 
 @task(name="train-and-gate")
@@ -24,13 +25,13 @@ def train_and_gate(estimator: str, params: dict[str, Any], only_if_new: bool) ->
         else:
             result = train(lake, estimator=estimator, params=params)
     if result is None:
-        print("model: nothing new to train on")
+        report("model: nothing new to train on")
         return {}
-    print(result.line())
+    report(result.line())
     return {"version": result.model_version, "promoted": result.decision.promoted}
 
 
-@flow(name="train-wine-quality", log_prints=True)
+@flow(name="train-wine-quality", log_prints=False)
 def train_wine_quality(
     estimator: str = "elasticnet",
     alpha: float | None = None,
