@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -199,23 +198,11 @@ Every repetition (1-row p50 ms / req/s / RSS MiB):
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import mlflow.version
-    import onnxruntime
-    import uvicorn
+    from bench import facts
 
     return (
-        f"{platform.system()} {platform.release()}, {os.cpu_count()} CPUs ({cpu}), "
-        f"Python {platform.python_version()}; mlflow {mlflow.version.VERSION}, "
-        f"onnxruntime {onnxruntime.__version__}, uvicorn {uvicorn.__version__} "
-        "(h11, asyncio loop: neither httptools nor uvloop installed)"
+        facts.machine(("mlflow", "onnxruntime", "uvicorn"))
+        + " (h11, asyncio loop: neither httptools nor uvloop installed)"
     )
 
 

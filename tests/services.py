@@ -23,10 +23,11 @@ import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import IO, TYPE_CHECKING, Any, Self
 
 if TYPE_CHECKING:
     import psutil
@@ -54,6 +55,22 @@ _PORT_RANGE = (20000, 30000)
 
 class ServiceStartError(RuntimeError):
     """A service did not come up; the message carries the tail of its log."""
+
+
+def _spawn(
+    argv: Sequence[str], workdir: Path, env: Mapping[str, str], log: IO[bytes]
+) -> subprocess.Popen[bytes]:
+    """Start a service in its own session (so stop() can signal its whole process
+    group), its output appended to ``log``."""
+    return subprocess.Popen(
+        list(argv),
+        cwd=workdir,
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def _log_tail(path: Path, lines: int = 60) -> str:
@@ -293,15 +310,7 @@ def start_seaweedfs(workdir: Path, *, timeout: float = 60.0, attempts: int = 3) 
         with log_path.open("ab") as log:
             log.write(f"\n=== attempt {attempt}: {' '.join(cmd)}\n".encode())
             log.flush()
-            proc = subprocess.Popen(
-                cmd,
-                cwd=workdir,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # so stop() can signal its whole process group
-            )
+            proc = _spawn(cmd, workdir, env, log)
         server = S3Server(
             endpoint_url=f"http://{_HOST}:{s3}",
             access_key_id=access_key_id,
@@ -491,8 +500,6 @@ def start_postgres(workdir: Path) -> PostgresServer:
 # --------------------------------------------------------------------------- MLflow
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
-
     from agrolake.ml.server import TrackingServerConfig
 
 
@@ -651,15 +658,7 @@ def start_mlflow(
             env |= extra_env or {}
             log.write(f"=== attempt {attempt}: {shlex.join(argv)}\n".encode())
             log.flush()
-            proc = subprocess.Popen(
-                argv,
-                cwd=workdir,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # so stop() can signal its whole process group
-            )
+            proc = _spawn(argv, workdir, env, log)
         server = MlflowServer(
             tracking_uri=f"http://{_HOST}:{cfg.port}",
             config=cfg,
