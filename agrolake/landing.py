@@ -24,11 +24,11 @@ from agrolake.catalog import DUPLICATE, INVALID, RAW, Claim, utcnow
 from agrolake.contracts import DatasetContract, recognise
 from agrolake.errors import AgrolakeError, FileRejected, ObjectNotFound, StorageError
 from agrolake.lake import Lake
+from agrolake.naming import INVALID_PREFIX, is_pending_landing_key
 from agrolake.readers import read_sample
 from agrolake.settings import Zone
 from agrolake.storage import ObjectInfo
 
-INVALID_PREFIX = "invalid/"
 REASON_SUFFIX = ".reason.json"
 MAX_ATTEMPTS = 3
 CONTENT_TYPES = {
@@ -86,7 +86,7 @@ def safe_name(key: str) -> str:
 def pending(lake: Lake) -> Iterator[ObjectInfo]:
     """Landing objects waiting to be processed (not rejected ones, not folder markers)."""
     for info in lake.store.list("landing"):
-        if not info.key.startswith(INVALID_PREFIX) and not info.key.endswith("/"):
+        if is_pending_landing_key(info.key):
             yield info
 
 
