@@ -36,14 +36,14 @@ if TYPE_CHECKING:
 __all__ = [
     "MlflowServer",
     "PostgresServer",
-    "S3Server",
-    "ServiceStartError",
     "PrefectServer",
     "PrefectWorker",
+    "S3Server",
+    "ServiceStartError",
     "start_mlflow",
+    "start_postgres",
     "start_prefect_server",
     "start_prefect_worker",
-    "start_postgres",
     "start_seaweedfs",
 ]
 
@@ -781,11 +781,13 @@ def start_prefect_server(workdir: Path, *, timeout: float = 120.0) -> PrefectSer
                 f"prefect server exited with code {proc.returncode}; "
                 f"log {log_path}:\n{_log_tail(log_path)}"
             )
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(server.api_url + "/health", timeout=5) as response:
-                if response.status == 200:
-                    server.startup_seconds = time.monotonic() - started
-                    return server
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(server.api_url + "/health", timeout=5) as response,
+        ):
+            if response.status == 200:
+                server.startup_seconds = time.monotonic() - started
+                return server
         time.sleep(0.3)
     server.stop()
     raise ServiceStartError(
@@ -818,9 +820,10 @@ def start_prefect_worker(
     name: str,
     env: Mapping[str, str],
     query_seconds: float = 1.0,
+    limit: int | None = None,
 ) -> PrefectWorker:
-    """Start a process worker polling ``pool`` every ``query_seconds``; flow runs
-    inherit ``env`` (the AGROLAKE_* settings)."""
+    """Start a process worker polling ``pool`` every ``query_seconds``, running at most
+    ``limit`` flow runs at once; flow runs inherit ``env`` (the AGROLAKE_* settings)."""
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     log_path = workdir / f"worker-{name}.log"
@@ -831,6 +834,8 @@ def start_prefect_worker(
         "PREFECT_WORKER_QUERY_SECONDS": str(query_seconds),
     }
     argv = [_prefect_cli(), "worker", "start", "-t", "process", "-p", pool, "--name", name]
+    if limit is not None:
+        argv += ["--limit", str(limit)]
     with log_path.open("ab") as log:
         proc = _spawn(argv, workdir, full_env, log)
     worker = PrefectWorker(name=name, pid=proc.pid, log_path=log_path, _proc=proc)
