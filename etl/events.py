@@ -8,12 +8,20 @@ trigger can match one table; the version travels as a label and in the payload.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Protocol
 
 from prefect.events import emit_event
 
-from agrolake.trusted import TableWrite
-
 TABLE_UPDATED = "agrolake.table.updated"
+
+
+class TableWrite(Protocol):
+    """What a library summary says of a table version it wrote (``agrolake.trusted.TableWrite``;
+    not imported, so a flow that writes nothing does not load polars to say so)."""
+
+    table: str
+    version: int
+    rows: int
 
 
 def table_resource_id(table: str) -> str:

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from prefect import flow, task
 
-from agrolake.lake import open_lake
-from agrolake.landing import process_landing
 from etl.hooks import NOTIFY, retry_if_transient
 from etl.refined import refine_changed_tables
 from etl.report import landing_progress, report, run_main
@@ -27,6 +25,11 @@ from etl.trusted import trust_raw_ingests
     retry_condition_fn=retry_if_transient,
 )
 def land_pending_files(max_files: int | None = None) -> dict[str, int]:
+    # The library is imported in the task, not at the top: a run that finds nothing
+    # to do then starts in about half the time (docs/orchestration.md, cold start).
+    from agrolake.lake import open_lake
+    from agrolake.landing import process_landing
+
     with open_lake() as lake, landing_progress() as progress:
         summary = process_landing(
             lake,

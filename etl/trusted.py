@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from prefect import flow, task
 
-from agrolake.lake import open_lake
-from agrolake.trusted import process_trusted
 from etl.events import publish_table_versions
 from etl.hooks import NOTIFY, retry_if_transient
 from etl.report import report, run_main
@@ -21,6 +19,9 @@ from etl.report import report, run_main
     retry_condition_fn=retry_if_transient,
 )
 def trust_raw_ingests() -> dict[str, int]:
+    from agrolake.lake import open_lake  # in the task: see etl/landing.py
+    from agrolake.trusted import process_trusted
+
     with open_lake() as lake:
         summary = process_trusted(lake)
     report(summary.line())
