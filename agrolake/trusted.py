@@ -73,49 +73,103 @@ def process_trusted(lake: Lake, ingest_ids: list[str] | None = None) -> TrustedS
     lease = timedelta(seconds=lake.settings.lease_seconds)
     tried: set[str] = set()
     with tempfile.TemporaryDirectory(prefix="agrolake-trusted-") as spool:
-        # One ingest per claim, oldest first: several workers share the work, and
-        # the order keeps "the latest ingest wins" true on business keys.
-        while claimed := lake.catalog.claim_stage(RAW, lake.worker, lease, ingest_ids, limit=1):
-            [ingest] = claimed
-            ingest_id = ingest["ingest_id"]
-            if ingest_id in tried:
+        # Oldest first, so "the latest ingest wins" holds on business keys; small
+        # ingests of one dataset go together, one commit per table for the batch
+        # (a Delta commit costs more than cleaning a small file); the claims not in
+        # the batch are given back at once, so other workers share the rest.
+        while claimed := lake.catalog.claim_stage(
+            RAW, lake.worker, lease, ingest_ids, limit=BATCH_INGESTS
+        ):
+            batch = _batch(claimed)
+            lake.catalog.release([i["ingest_id"] for i in claimed[len(batch) :]], lake.worker)
+            if any(i["ingest_id"] in tried for i in batch):
+                lake.catalog.release([i["ingest_id"] for i in batch], lake.worker)
                 break  # failed earlier in this run; a later run tries again
-            tried.add(ingest_id)
-            try:
-                writes = trust_ingest(lake, ingest, Path(spool))
-            except AgrolakeError as exc:
-                lake.catalog.finish_attempt(
-                    ingest_id, lake.worker, exc.message, from_status=RAW, retry_after=RETRY_AFTER
-                )
-                summary.failed[ingest_id] = exc.message
-                continue
-            stats = {w.table: {"rows": w.rows, "quarantined": w.quarantined} for w in writes}
-            lake.catalog.finish(
-                ingest_id, lake.worker, TRUSTED, from_status=RAW,
-                details={**(ingest["details"] or {}), "trusted": stats},
-            )  # fmt: skip
-            summary.ingests.append(ingest_id)
-            summary.writes.extend(writes)
-            summary.warnings.extend(
-                f"{ingest['original_name']}: every row of {w.table} failed its checks "
-                f"({w.quarantined} quarantined)"
-                for w in writes
-                if w.rows == 0 and w.quarantined
-            )
+            tried.update(i["ingest_id"] for i in batch)
+            _trust_batch(lake, batch, Path(spool), summary)
     summary.seconds = time.perf_counter() - started
     return summary
 
 
-def trust_ingest(lake: Lake, ingest: dict[str, Any], spool: Path) -> list[TableWrite]:
-    """Write one raw ingest into each trusted table of its dataset."""
-    contract = get_contract(ingest["dataset"])
+#: At most this many ingests, and this many raw bytes, are written in one commit.
+BATCH_INGESTS = 64
+BATCH_BYTES = 32 * 1024 * 1024
+
+
+def _batch(claimed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The oldest claimed ingest and the ones after it of its dataset, within the budget."""
+    batch, size = [claimed[0]], claimed[0]["size"]
+    for ingest in claimed[1:]:
+        size += ingest["size"]
+        if ingest["dataset"] != batch[0]["dataset"] or size > BATCH_BYTES:
+            break
+        batch.append(ingest)
+    return batch
+
+
+def _trust_batch(
+    lake: Lake, batch: list[dict[str, Any]], spool: Path, summary: TrustedSummary
+) -> None:
+    contract = get_contract(batch[0]["dataset"])
+    cleaned: list[tuple[dict[str, Any], dict[str, Cleaned]]] = []
+    for ingest in batch:
+        try:
+            cleaned.append((ingest, clean_raw_ingest(lake, contract, ingest, spool)))
+        except AgrolakeError as exc:
+            _failed(lake, [ingest], exc.message, summary)
+    if not cleaned:
+        return
+    try:
+        writes = [
+            write_ingests(lake, table, [(ingest, tables[table.id]) for ingest, tables in cleaned])
+            for table in contract.trusted
+        ]
+    except AgrolakeError as exc:
+        _failed(lake, [ingest for ingest, _ in cleaned], exc.message, summary)
+        return
+    for ingest, tables in cleaned:
+        stats = {
+            TableRef("trusted", t).sql_name: {
+                "rows": c.valid.height,
+                "quarantined": c.rows_quarantined,
+            }
+            for t, c in tables.items()
+        }
+        lake.catalog.finish(
+            ingest["ingest_id"], lake.worker, TRUSTED, from_status=RAW,
+            details={**(ingest["details"] or {}), "trusted": stats},
+        )  # fmt: skip
+        summary.ingests.append(ingest["ingest_id"])
+        summary.warnings.extend(
+            f"{ingest['original_name']}: every row of {table} failed its checks "
+            f"({counts['quarantined']} quarantined)"
+            for table, counts in stats.items()
+            if counts["rows"] == 0 and counts["quarantined"]
+        )
+    summary.writes.extend(writes)
+
+
+def _failed(
+    lake: Lake, ingests: list[dict[str, Any]], reason: str, summary: TrustedSummary
+) -> None:
+    for ingest in ingests:
+        lake.catalog.finish_attempt(
+            ingest["ingest_id"], lake.worker, reason, from_status=RAW, retry_after=RETRY_AFTER
+        )
+        summary.failed[ingest["ingest_id"]] = reason
+
+
+def clean_raw_ingest(
+    lake: Lake, contract: DatasetContract, ingest: dict[str, Any], spool: Path
+) -> dict[str, Cleaned]:
+    """One raw ingest cleaned for each trusted table of its dataset; nothing written."""
     path = _spool_raw(lake, ingest, spool)
     try:
         details = ingest["details"] or {}
-        return [
-            write_ingest(lake, contract, table, ingest, _read(path, details, table))
+        return {
+            table.id: clean_ingest(lake, contract, table, ingest, _read(path, details, table))
             for table in contract.trusted
-        ]
+        }
     finally:
         path.unlink(missing_ok=True)
         path.with_suffix(".utf8.csv").unlink(missing_ok=True)
@@ -182,35 +236,49 @@ def clean_ingest(
     return Cleaned(frame, quarantined)
 
 
-def write_ingest(
-    lake: Lake,
-    contract: DatasetContract,
-    table: TrustedTable,
-    ingest: dict[str, Any],
-    raw: pl.LazyFrame,
+def write_ingests(
+    lake: Lake, table: TrustedTable, cleaned: list[tuple[dict[str, Any], Cleaned]]
 ) -> TableWrite:
-    """Clean one raw table and write it (and its quarantined rows) as this ingest."""
+    """Write cleaned ingests (oldest first) into one trusted table, in one commit, and
+    their quarantined rows into the quarantine table."""
     ref = TableRef("trusted", table.id)
-    ingest_id = ingest["ingest_id"]
-    cleaned = clean_ingest(lake, contract, table, ingest, raw)
-    data = cleaned.valid.to_arrow()
+    ids = [ingest["ingest_id"] for ingest, _ in cleaned]
+    valid = pl.concat([c.valid for _, c in cleaned], how="diagonal_relaxed")
+    quarantined = [c.quarantined for _, c in cleaned if c.quarantined.height]
+    rows_quarantined = sum(c.rows_quarantined for _, c in cleaned)
     if table.key:
-        version = lake.tables.merge(ref, data, table.key, table.partition_by, newer="_ingest_id")
+        # Within the batch as across runs: the latest ingest wins on a key.
+        latest = valid.unique(subset=list(table.key), keep="last", maintain_order=True)
+        version = lake.tables.merge(
+            ref, latest.to_arrow(), table.key, table.partition_by, newer="_ingest_id"
+        )
+        rows = latest.height
     else:
-        where = f"_ingest_id = '{ingest_id}'"
-        version = lake.tables.replace_where(ref, data, where, table.partition_by)
-    if cleaned.quarantined.height or lake.tables.version(QUARANTINE) is not None:
-        where = f"_ingest_id = '{ingest_id}' AND `table` = '{ref.sql_name}'"
-        q_version = lake.tables.replace_where(QUARANTINE, cleaned.quarantined.to_arrow(), where)
+        version = lake.tables.replace_where(
+            ref, valid.to_arrow(), _ingests_in(ids), table.partition_by
+        )
+        rows = valid.height
+    if quarantined or lake.tables.version(QUARANTINE) is not None:
+        q_data = (
+            pl.concat(quarantined, how="diagonal_relaxed")
+            if quarantined
+            else cleaned[0][1].quarantined
+        )
+        where = f"{_ingests_in(ids)} AND `table` = '{ref.sql_name}'"
+        q_version = lake.tables.replace_where(QUARANTINE, q_data.to_arrow(), where)
         lake.catalog.lineage.record(
-            QUARANTINE.sql_name, q_version, "replace",
-            rows=cleaned.quarantined.height, ingests=[ingest_id],
-        )  # fmt: skip
+            QUARANTINE.sql_name, q_version, "replace", rows=q_data.height, ingests=ids
+        )
     lake.catalog.lineage.record(
         ref.sql_name, version, "merge" if table.key else "replace",
-        rows=cleaned.valid.height, quarantined=cleaned.rows_quarantined, ingests=[ingest_id],
+        rows=rows, quarantined=rows_quarantined, ingests=ids,
     )  # fmt: skip
-    return TableWrite(ref.sql_name, version, cleaned.valid.height, cleaned.rows_quarantined)
+    return TableWrite(ref.sql_name, version, valid.height, rows_quarantined)
+
+
+def _ingests_in(ids: list[str]) -> str:
+    # Ingest ids are generated by the catalog (timestamp and hex): safe to quote.
+    return "_ingest_id IN (" + ", ".join(f"'{i}'" for i in ids) + ")"
 
 
 def rebuild_trusted(lake: Lake, table_id: str) -> TableWrite:

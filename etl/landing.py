@@ -55,7 +55,9 @@ def landing(max_files: int | None = None, downstream: bool = False) -> dict[str,
         if downstream and (first or counts.get("raw")):
             trust_raw_ingests()
             refine_changed_tables()
-        if max_files is not None or not counts:
+        # Landing itself loops until nothing is claimable; another pass is only worth
+        # it when the zones downstream took a while and more files may have come.
+        if max_files is not None or not downstream or not counts:
             return totals
         first = False
 

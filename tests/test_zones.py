@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from agrolake.catalog import RAW
 from agrolake.lake import Lake
@@ -197,7 +198,9 @@ def test_only_refined_tables_whose_inputs_changed_are_rebuilt(
     ]
 
 
-def test_concurrent_writers_on_one_table_lose_no_commit(lake: Lake, tmp_path: Path) -> None:
+def test_concurrent_writers_on_one_table_lose_no_commit(
+    lake: Lake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
@@ -215,6 +218,7 @@ def test_concurrent_writers_on_one_table_lose_no_commit(lake: Lake, tmp_path: Pa
         for i in range(6)
     )
 
+    monkeypatch.setattr("agrolake.trusted.BATCH_INGESTS", 1)  # one commit per ingest
     start = threading.Barrier(3)
 
     def worker(_: int) -> list[str]:
@@ -233,3 +237,53 @@ def test_concurrent_writers_on_one_table_lose_no_commit(lake: Lake, tmp_path: Pa
     assert frame(lake, ACTIVITIES).height == expected
     versions = lake.catalog.lineage.versions("trusted.erp_activities")
     assert len({v.version for v in versions}) == 6, "six commits, none lost"
+
+
+def test_small_ingests_of_a_dataset_share_one_commit_with_the_same_rows(
+    local_lake: Lake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batching is an optimisation only: the rows equal those of one commit per ingest,
+    the later file still wins on a key, and lineage names every ingest."""
+    from agrolake.landing import process_landing
+    from agrolake.settings import Settings
+
+    def renamed(text: str, prefix: str, lines: int) -> str:
+        """The same activities (same keys) under another parcel name, in the first lines."""
+        import csv
+
+        header, *rows = list(csv.reader(io.StringIO(text)))
+        for row in rows[:lines]:
+            row[2] = f"{prefix} {row[2]}"
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows([header, *rows])
+        return out.getvalue()
+
+    first = write_activities(tmp_path / "a.csv", rows=40, seed=7).read_text()
+    second = write_activities(tmp_path / "b.csv", rows=40, seed=8).read_text()
+    files = {  # later files correct earlier ones: same keys, another parcel name
+        "actividades_1.csv": first,
+        "actividades_2.csv": renamed(first, "CORREGIDA", 40),
+        "actividades_3.csv": second,
+        "actividades_4.csv": renamed(second, "OTRA", 20),
+    }
+
+    def trusted_rows(target: Lake) -> pl.DataFrame:
+        for key, text in files.items():
+            land(target, key, text.encode())
+        process_landing(target)
+        summary = process_trusted(target)
+        assert len(summary.ingests) == 4
+        return frame(target, ACTIVITIES).drop("_ingest_id", "_ingested_at").sort(pl.all())
+
+    lake = local_lake
+    batched = trusted_rows(lake)
+    [version] = lake.catalog.lineage.versions("trusted.erp_activities")
+    assert len(version.added) == 4, "one commit, naming the four ingests"
+    assert batched.height == 80, "one row per key: 40 activities in each of two plans"
+
+    monkeypatch.setattr("agrolake.trusted.BATCH_INGESTS", 1)
+    other = Lake(Settings(home=tmp_path / "one-by-one"))
+    other.init()
+    one_by_one = trusted_rows(other)
+    assert len(other.catalog.lineage.versions("trusted.erp_activities")) == 4
+    assert batched.equals(one_by_one)
