@@ -246,13 +246,17 @@ def test_an_upload_with_any_s3_client_reaches_trusted_and_retrains(
 
     # The new table versions were announced, and the retraining deployment's trigger
     # on refined.ml_wine_quality started a run that trained and registered a model.
-    events = api(prefect_server, "POST", "/events/filter", {
-        "filter": {"event": {"name": ["agrolake.table.updated"]},
-                   "occurred": {"since": since.isoformat()}},
-        "limit": 50,
-    })["events"]  # fmt: skip
-    tables = {e["resource"]["agrolake.table"] for e in events}
-    assert {"trusted.lab_wine_quality", "refined.ml_wine_quality"} <= tables
+    def announced() -> set[str]:
+        events = api(prefect_server, "POST", "/events/filter", {
+            "filter": {"event": {"name": ["agrolake.table.updated"]},
+                       "occurred": {"since": since.isoformat()}},
+            "limit": 50,
+        })["events"]  # fmt: skip
+        return {e["resource"]["agrolake.table"] for e in events}
+
+    expected = {"trusted.lab_wine_quality", "refined.ml_wine_quality"}
+    # The server stores events asynchronously: give it a moment.
+    wait_for("table events", lambda: expected <= announced(), 60, lambda: str(announced()))
 
     def retrained() -> bool:
         found = flow_runs(prefect_server, deployments["train-wine-quality/retrain"], since)
