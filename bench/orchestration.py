@@ -7,6 +7,10 @@ embedded lake (local folder + SQLite catalog):
   worker runs it, timed from process start to exit. In the same run: the same
   command in Prefect's ephemeral mode (no server; the seed's way), and the same
   library calls without Prefect (``python -c`` opening the lake and landing).
+* ``latency``: from an upload to a real S3 server (SeaweedFS, boto3) and its
+  event notification posted to ``agrolake webhook``, until the file is in raw,
+  and in trusted, with one process worker polling every 2 s; each upload waits
+  for the previous run to end, so every one pays a flow run's process start.
 * ``overhead``: ``--files`` small wine files (2 rows each, distinct bytes) through
   landing → raw → trusted → refined, by the ``landing`` flow (``downstream=True``,
   as the deployments run it) against the same library calls without Prefect, each
@@ -35,6 +39,7 @@ import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -131,6 +136,117 @@ def overhead(
     return runs
 
 
+def latency(server: Any, work: Path, repeat: int) -> dict[str, list[float]]:
+    import json as json_module
+    import socket
+    import urllib.request
+
+    from agrolake.lake import Lake
+    from agrolake.reports import status
+    from agrolake.samples import write_wine_quality
+    from tests.services import start_prefect_worker, start_seaweedfs
+
+    python_bin = Path(sys.executable).parent
+    s3 = start_seaweedfs(work / "s3")
+    token = "bench-token"
+    env = lake_env(os.environ, work / "latency")
+    env |= {
+        "AGROLAKE_STORAGE_URL": "s3://",
+        "AGROLAKE_S3_ENDPOINT_URL": s3.endpoint_url,
+        "AGROLAKE_S3_ACCESS_KEY_ID": s3.access_key_id,
+        "AGROLAKE_S3_SECRET_ACCESS_KEY": s3.secret_access_key,
+        "AGROLAKE_S3_REGION": s3.region,
+        "AGROLAKE_WEBHOOK_TOKEN": token,
+    }
+    client_env = {**env, **server.client_env()}
+    prefect = str(python_bin / "prefect")
+    for argv in (
+        [str(python_bin / "agrolake"), "init"],
+        [prefect, "work-pool", "create", "local-work", "--type", "process"],
+        [prefect, "--no-prompt", "deploy", "--all"],
+    ):
+        subprocess.run(argv, cwd=ROOT, env=client_env, check=True, capture_output=True)
+    poll = _api(server, "GET", "/deployments/name/landing/poll")["id"]
+    _api(server, "POST", f"/deployments/{poll}/pause_deployment")
+    worker = start_prefect_worker(
+        server, work / "worker", pool="local-work", name="bench", env=env, query_seconds=2
+    )
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = (work / "webhook.log").open("wb")
+    receiver = subprocess.Popen(
+        [str(python_bin / "agrolake"), "webhook", "--port", str(port)],
+        cwd=work, env=client_env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    for name, value in env.items():
+        os.environ[name] = value
+    lake = Lake.from_env()
+    bucket = lake.settings.bucket_landing
+    boto = s3.s3_client()
+    runs: dict[str, list[float]] = {"upload → raw": [], "upload → trusted": []}
+    try:
+        _wait(lambda: _get_ok(f"http://127.0.0.1:{port}/health"), 60)
+        for i in range(repeat):
+            body = write_wine_quality(work / f"w{i}.csv", rows=20, seed=i).read_bytes()
+            started = time.perf_counter()
+            boto.put_object(Bucket=bucket, Key=f"lab/vino-{i}.csv", Body=body)
+            event = {
+                "Records": [
+                    {
+                        "eventName": "s3:ObjectCreated:Put",
+                        "s3": {"bucket": {"name": bucket}, "object": {"key": f"lab/vino-{i}.csv"}},
+                    }
+                ]
+            }
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/s3-events", method="POST",
+                data=json_module.dumps(event).encode(),
+                headers={"Authorization": f"Bearer {token}"},
+            )  # fmt: skip
+            urllib.request.urlopen(request, timeout=10).close()
+            _wait(lambda i=i: status(lake)["raw"]["objects"] > i, 120)
+            runs["upload → raw"].append(time.perf_counter() - started)
+            _wait(lambda i=i: lake.catalog.count_by_status().get("trusted", 0) > i, 120)
+            runs["upload → trusted"].append(time.perf_counter() - started)
+            time.sleep(8)  # the run ends: the next upload starts a new one
+    finally:
+        receiver.terminate()
+        receiver.wait(30)
+        log.close()
+        worker.stop()
+        lake.close()
+        s3.stop()
+    return runs
+
+
+def _api(server: Any, method: str, path: str) -> Any:
+    import urllib.request
+
+    request = urllib.request.Request(server.api_url + path, method=method, data=b"")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        text = response.read()
+    return json.loads(text) if text else None
+
+
+def _get_ok(url: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def _wait(check: Any, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out after {timeout} s")
+        time.sleep(0.2)
+
+
 def report(results: dict[str, dict[str, list[float]]], args: argparse.Namespace) -> str:
     load = os.getloadavg()
     lines = [
@@ -156,6 +272,12 @@ def report(results: dict[str, dict[str, list[float]]], args: argparse.Namespace)
             f"(goal ≤ 3 s); ephemeral mode {statistics.median(runs['ephemeral']):.2f} s; "
             f"the library alone {statistics.median(runs['library']):.2f} s."
         )
+    if "latency" in results:
+        runs = results["latency"]
+        lines.append(
+            f"Upload to raw: {statistics.median(runs['upload → raw']):.1f} s, to trusted "
+            f"{statistics.median(runs['upload → trusted']):.1f} s (goal: raw within 15 s)."
+        )
     if "overhead" in results:
         runs = results["overhead"]
         ratio = statistics.median(runs["flow"]) / statistics.median(runs["library"])
@@ -165,13 +287,15 @@ def report(results: dict[str, dict[str, list[float]]], args: argparse.Namespace)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scenario", choices=("cold-start", "overhead"), action="append")
+    parser.add_argument(
+        "--scenario", choices=("cold-start", "latency", "overhead"), action="append"
+    )
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    scenarios = args.scenario or ["cold-start", "overhead"]
+    scenarios = args.scenario or ["cold-start", "latency", "overhead"]
     with tempfile.TemporaryDirectory(prefix="agrolake-bench-orch-") as folder:
         work = Path(folder)
         with start_prefect_server(work / "prefect") as server:
@@ -179,6 +303,8 @@ def main() -> None:
             results: dict[str, dict[str, list[float]]] = {}
             if "cold-start" in scenarios:
                 results["cold-start"] = cold_start(server_env, work, args.repeat)
+            if "latency" in scenarios:
+                results["latency"] = latency(server, work, args.repeat)
             if "overhead" in scenarios:
                 results["overhead"] = overhead(server_env, work, args.repeat, args.files)
     text = report(results, args)
