@@ -24,7 +24,15 @@ from agrolake.lake import Lake
 from agrolake.naming import normalise, snake_case
 from agrolake.readers import read_frame
 from agrolake.tables import TableRef
-from agrolake.transforms import CleanOptions, quarantined_rows, valid_rows
+from agrolake.transforms import (
+    ERRORS,
+    ROW,
+    CleanOptions,
+    match_sources,
+    quarantined_rows,
+    split_by_value,
+    valid_rows,
+)
 
 QUARANTINE = TableRef("trusted", "quarantine.rows")
 META = ("_ingest_id", "_ingested_at", "_source")
@@ -109,16 +117,34 @@ def process_trusted(lake: Lake, ingest_ids: list[str] | None = None) -> TrustedS
 def trust_ingest(lake: Lake, ingest: dict[str, Any], spool: Path) -> list[TableWrite]:
     """Write one raw ingest into each trusted table of its dataset."""
     contract = get_contract(ingest["dataset"])
-    path = _spool_raw(lake, ingest, spool)
+    details = ingest["details"] or {}
+    path = _raw_file(lake, ingest) or _spool_raw(lake, ingest, spool)
     try:
-        details = ingest["details"] or {}
         return [
             write_ingest(lake, contract, table, ingest, _read(path, details, table))
             for table in contract.trusted
         ]
     finally:
-        path.unlink(missing_ok=True)
-        path.with_suffix(".utf8.csv").unlink(missing_ok=True)
+        if path.parent == spool:
+            path.unlink(missing_ok=True)
+            path.with_suffix(".utf8.csv").unlink(missing_ok=True)
+
+
+def _raw_file(lake: Lake, ingest: dict[str, Any]) -> Path | None:
+    """The raw object as a file to read in place: local backend, nothing written beside it.
+
+    Raw objects never change, so reading one in place saves a copy of the whole
+    file (about the time of the floor's read and write). A CSV in another encoding
+    than UTF-8 is transcoded next to the file read, so it goes through the spool.
+    """
+    if lake.store.is_s3:
+        return None
+    details = ingest["details"] or {}
+    encoding = str(details.get("encoding", "utf-8")).replace("_", "-").lower()
+    if details.get("format", "csv") == "csv" and encoding not in ("utf-8", "utf8", "ascii"):
+        return None
+    path: Path = lake.settings.lake_folder / lake.settings.bucket("raw") / ingest["raw_key"]
+    return path if path.is_file() and path.stat().st_size == ingest.get("size") else None
 
 
 def _spool_raw(lake: Lake, ingest: dict[str, Any], spool: Path) -> Path:
@@ -159,8 +185,10 @@ def clean_ingest(
         pl.lit(ingest["created_at"], dtype=pl.Datetime("us", "UTC")).alias("_ingested_at"),
         pl.lit(contract.source).alias("_source"),
     ]
-    raw = raw.with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
     options = CleanOptions(include_personal_data=lake.settings.include_personal_data)
+    if table.by_value is not None:
+        return _clean_by_value(contract, table, raw, options, meta)
+    raw = raw.with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
     cleaned = table.clean(raw, options)
     table.schema.validate(cleaned.drop("_errors", "_row"))  # types: schema-only on a LazyFrame
     with tempfile.TemporaryDirectory(prefix="agrolake-clean-") as folder:
@@ -180,6 +208,39 @@ def clean_ingest(
         failed = quarantined_rows(checked, ref.sql_name).with_columns(meta)
         quarantined = failed.collect(engine="streaming")
     return Cleaned(frame, quarantined)
+
+
+def _clean_by_value(
+    contract: DatasetContract,
+    table: TrustedTable,
+    raw: pl.LazyFrame,
+    options: CleanOptions,
+    meta: list[pl.Expr],
+) -> Cleaned:
+    """``clean_ingest`` for a cleaning separable by column: once per distinct value.
+
+    The columns it reads (and the new ones that ride along) are read once, each
+    as a Categorical of its own: 4 bytes a cell, whatever the text, and the
+    codes index the distinct values ``split_by_value`` cleans.
+    """
+    assert table.by_value is not None
+    ref = TableRef("trusted", table.id)
+    names = raw.collect_schema().names()
+    used = [c for c in match_sources(names, table.by_value.outputs).values() if c is not None]
+    numbered = raw.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64))
+    present = [c for c in table.clean(numbered, options).collect_schema().names() if c != ERRORS]
+    extra = _extra_columns(names, present, contract, table)
+    read = list(dict.fromkeys([*used, *extra]))
+    coded = raw.select(pl.col(c).cast(pl.Categorical(pl.Categories.random())) for c in read)
+    rows = coded.collect(engine="streaming")
+    split = split_by_value(rows.select(used), table.clean, table.by_value, options, table.key)
+    table.schema.validate(split.valid.lazy().drop(ROW))  # types: schema-only on a LazyFrame
+    at = split.valid[ROW]
+    valid = split.valid.with_columns(
+        rows[c].gather(at).cast(pl.String).str.strip_chars().alias(n) for c, n in extra.items()
+    ).with_columns(meta)
+    failed = quarantined_rows(split.failed.lazy(), ref.sql_name).with_columns(meta)
+    return Cleaned(valid, failed.collect())
 
 
 def write_ingest(
@@ -258,15 +319,22 @@ def _with_new_columns(
     valid: pl.LazyFrame, raw: pl.LazyFrame, contract: DatasetContract, table: TrustedTable
 ) -> pl.LazyFrame:
     """Schema evolution: raw columns no contract declares ride along as nullable text."""
-    wanted = next((t for t in contract.tables if t.sheet == table.sheet), contract.tables[0])
-    declared = {normalise(c) for c in (*wanted.required, *wanted.optional)}
-    present = set(valid.collect_schema().names())
-    extra = {
-        c: snake_case(c)
-        for c in raw.collect_schema().names()
-        if c != "_row" and normalise(c) not in declared and snake_case(c) not in present
-    }
+    present = valid.collect_schema().names()
+    extra = _extra_columns(raw.collect_schema().names(), present, contract, table)
     if not extra:
         return valid
     new = raw.select("_row", *(pl.col(c).str.strip_chars().alias(n) for c, n in extra.items()))
     return valid.join(new, on="_row", how="left")
+
+
+def _extra_columns(
+    names: list[str], present: list[str], contract: DatasetContract, table: TrustedTable
+) -> dict[str, str]:
+    """The raw columns no contract declares, with their table column names."""
+    wanted = next((t for t in contract.tables if t.sheet == table.sheet), contract.tables[0])
+    declared = {normalise(c) for c in (*wanted.required, *wanted.optional)}
+    return {
+        c: snake_case(c)
+        for c in names
+        if c != ROW and normalise(c) not in declared and snake_case(c) not in present
+    }
