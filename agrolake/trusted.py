@@ -324,7 +324,8 @@ def _with_new_columns(
     if not extra:
         return valid
     new = raw.select("_row", *(pl.col(c).str.strip_chars().alias(n) for c, n in extra.items()))
-    return valid.join(new, on="_row", how="left")
+    # Order kept: the streaming engine's join would otherwise lose the file order.
+    return valid.join(new, on="_row", how="left", maintain_order="left")
 
 
 def _extra_columns(
