@@ -33,6 +33,7 @@ from agrolake.transforms.common import (
 )
 
 Cleaning = Callable[[pl.LazyFrame, CleanOptions], pl.LazyFrame]
+MAX_KEY_NUMBER = 2**64  # keys are numbered as UInt64 when their parts allow it
 
 
 @dataclass(frozen=True)
@@ -84,10 +85,14 @@ def split_rows(
 
 @dataclass(frozen=True)
 class _Coded:
-    """One raw column as indices into its distinct values (the last one null)."""
+    """One raw column as indices into its distinct values, the last of which is null."""
 
     values: pl.Series
     codes: pl.Series
+
+    def per_row(self, values: pl.Series, at: pl.Series | None = None) -> pl.Series:
+        """``values`` (one per distinct value) for each row, or for the rows ``at``."""
+        return values.gather(self.codes if at is None else self.codes.gather(at))
 
 
 def _coded(column: pl.Series) -> _Coded:
@@ -99,12 +104,17 @@ def _coded(column: pl.Series) -> _Coded:
     assert isinstance(dtype, pl.Categorical)
     values = dtype.categories.to_series()
     values = pl.concat([values, pl.Series([None], dtype=pl.String)])
-    codes = column.cat.physical().fill_null(len(values) - 1)
+    codes = column.cat.physical()
+    if codes.null_count():
+        codes = codes.fill_null(len(values) - 1)
     return _Coded(values, codes)
 
 
-def _padded(values: pl.Series, length: int) -> pl.Series:
-    return values.extend_constant(None, length - len(values))
+def _absent(height: int) -> _Coded:
+    """A column the file lacks: every row holds the null value (index 0 of one)."""
+    return _Coded(
+        pl.Series([None], dtype=pl.String), pl.repeat(0, height, dtype=pl.UInt32, eager=True)
+    )
 
 
 def split_by_value(
@@ -122,51 +132,73 @@ def split_by_value(
     as ``by_value`` declares.
     """
     matched = match_sources(raw.columns, by_value.outputs)
-    coded = {s: _coded(raw[c]) for s, c in matched.items() if c is not None}
-    length = max((len(c.values) for c in coded.values()), default=1)
-    distinct = pl.DataFrame(
-        [_padded(coded[s].values, length).alias(c) for s, c in matched.items() if c is not None]
-    ).with_columns(pl.int_range(length, dtype=pl.Int64).alias(ROW))
+    coded = {
+        s: _coded(raw[c]) if c is not None else _absent(raw.height) for s, c in matched.items()
+    }
+    length = max(len(c.values) for c in coded.values())
     # Synthetic rows: row i holds the i-th distinct value of every column.
+    padded = {c: coded[s].values for s, c in matched.items() if c is not None}
+    distinct = pl.DataFrame(
+        [v.extend_constant(None, length - len(v)).alias(c) for c, v in padded.items()]
+    ).with_columns(pl.int_range(length, dtype=pl.Int64).alias(ROW))
     cleaned = clean(distinct.lazy(), options).collect()
     outputs = [c for c in cleaned.columns if c != ERRORS and c not in LINEAGE]
-    sources = {c: by_value.source_of(c) for c in outputs}
+    by_output = {c: coded[by_value.source_of(c)] for c in outputs}
     for column in cleaned[ERRORS].explode().struct.field("column").drop_nulls().unique():
         by_value.source_of(column)
 
-    def per_row(values: pl.Series, source: str, at: pl.Series | None = None) -> pl.Series:
-        """``values`` (one per distinct value of ``source``) looked up for each row."""
-        if source in coded:
-            codes = coded[source].codes
-            return values.gather(codes if at is None else codes.gather(at))
-        # An absent column: the same (null) value on every row.
-        return values.gather(pl.repeat(0, raw.height if at is None else len(at), eager=True))
-
-    failed = pl.repeat(False, raw.height, eager=True)
-    for source, columns in by_value.outputs.items():
-        entry_columns = pl.element().struct.field("column")
-        bad = cleaned[ERRORS].list.eval(entry_columns.is_in(list(columns))).list.any()
-        if bad.any():
-            failed = failed | per_row(bad, source)
-    kept = (~failed).arg_true()
+    failed = _failed(cleaned, by_value, coded)
+    kept = None if failed is None else (~failed).arg_true()
     if key:
-        # The last valid row of each key: keys compared as cleaned values, each
-        # value standing for its first distinct index.
-        first = cleaned.with_row_index("__first")
-        ids = {
-            k: per_row(first.select(pl.col("__first").min().over(k)).to_series(), sources[k], kept)
-            for k in key
-        }
-        last = pl.DataFrame(ids).with_columns(kept.alias(ROW)).unique(subset=list(key), keep="last")
-        kept = last[ROW].sort()
+        firsts = cleaned.with_row_index("__first")
+        ids = [firsts.select(pl.col("__first").min().over(k)).to_series() for k in key]
+        kept = _last_per_key([(i, by_output[k]) for i, k in zip(ids, key, strict=True)], kept)
+    if kept is None:
+        kept = pl.int_range(raw.height, dtype=pl.UInt32, eager=True)
     valid = pl.DataFrame(
         [
-            kept.cast(pl.Int64).alias(ROW) if c == ROW else per_row(cleaned[c], sources[c], kept)
+            kept.cast(pl.Int64).alias(ROW) if c == ROW else by_output[c].per_row(cleaned[c], kept)
             for c in cleaned.columns
             if c != ERRORS
         ]
     )
-    return Split(valid, _failed_rows(raw, failed.arg_true(), clean, options))
+    at = pl.Series([], dtype=pl.UInt32) if failed is None else failed.arg_true()
+    return Split(valid, _failed_rows(raw, at, clean, options))
+
+
+def _failed(cleaned: pl.DataFrame, by_value: ByValue, coded: dict[str, _Coded]) -> pl.Series | None:
+    """Whether each row has an error (None when no value of the file has one)."""
+    failed: pl.Series | None = None
+    for source, outputs in by_value.outputs.items():
+        mine = pl.element().struct.field("column").is_in(list(outputs))
+        bad = cleaned[ERRORS].list.eval(mine).list.any()
+        if bad.any():
+            row_bad = coded[source].per_row(bad)
+            failed = row_bad if failed is None else failed | row_bad
+    return failed
+
+
+def _last_per_key(ids: list[tuple[pl.Series, _Coded]], kept: pl.Series | None) -> pl.Series:
+    """Positions of the last row of each key among the rows ``kept`` (all when None), in order.
+
+    A key part is an id per distinct value (equal cleaned values, equal ids), so
+    the key of a row is a number: distinct keys are few even when rows are many.
+    """
+    span = 1
+    for part, _ in ids:
+        span *= len(part)
+    if span > MAX_KEY_NUMBER:  # too many distinct values to number the keys: compare the parts
+        frame = pl.DataFrame([c.per_row(p, kept).alias(str(i)) for i, (p, c) in enumerate(ids)])
+        at = frame.with_row_index("__at").unique(subset=frame.columns, keep="last")["__at"].sort()
+    else:
+        number: pl.Series | None = None
+        for part, column in ids:
+            row_part = column.per_row(part, kept).cast(pl.UInt64)
+            number = row_part if number is None else number * len(part) + row_part
+        assert number is not None
+        last_first = number.reverse().arg_unique()
+        at = (len(number) - 1 - last_first.cast(pl.Int64)).sort().cast(pl.UInt32)
+    return at if kept is None else kept.gather(at)
 
 
 def _failed_rows(

@@ -103,6 +103,13 @@ def test_every_combination_of_a_few_values() -> None:
     assert_same(pl.concat([raw, raw.reverse()]))
 
 
+def test_keys_with_too_many_parts_to_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    import agrolake.transforms.by_value
+
+    monkeypatch.setattr(agrolake.transforms.by_value, "MAX_KEY_NUMBER", 1)
+    assert_same(tricky_frame(3_000, seed=11))
+
+
 def test_categorical_columns_give_the_same_rows() -> None:
     raw = tricky_frame(2_000, seed=7)
     coded = raw.select(pl.col(c).cast(pl.Categorical(pl.Categories.random())) for c in COLUMNS)
