@@ -27,6 +27,7 @@ from agrolake.tables import TableRef
 from agrolake.transforms import (
     ERRORS,
     ROW,
+    ByValue,
     CleanOptions,
     match_sources,
     quarantined_rows,
@@ -187,7 +188,7 @@ def clean_ingest(
     ]
     options = CleanOptions(include_personal_data=lake.settings.include_personal_data)
     if table.by_value is not None:
-        return _clean_by_value(contract, table, raw, options, meta)
+        return _clean_by_value(contract, table, table.by_value, raw, options, meta)
     raw = raw.with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
     cleaned = table.clean(raw, options)
     table.schema.validate(cleaned.drop("_errors", "_row"))  # types: schema-only on a LazyFrame
@@ -213,34 +214,51 @@ def clean_ingest(
 def _clean_by_value(
     contract: DatasetContract,
     table: TrustedTable,
+    by_value: ByValue,
     raw: pl.LazyFrame,
     options: CleanOptions,
     meta: list[pl.Expr],
 ) -> Cleaned:
-    """``clean_ingest`` for a cleaning separable by column: once per distinct value.
-
-    The columns it reads (and the new ones that ride along) are read once, each
-    as a Categorical of its own: 4 bytes a cell, whatever the text, and the
-    codes index the distinct values ``split_by_value`` cleans.
-    """
-    assert table.by_value is not None
+    """``clean_ingest`` for a cleaning separable by column: once per distinct value."""
     ref = TableRef("trusted", table.id)
+    coded = _read_coded(contract, table, by_value, raw, options)
+    split = split_by_value(coded.sources, table.clean, by_value, options, table.key)
+    table.schema.validate(split.valid.lazy().drop(ROW))  # types: schema-only on a LazyFrame
+    at = split.valid[ROW]
+    valid = split.valid.with_columns(
+        coded.extra[c].gather(at).cast(pl.String).str.strip_chars().alias(n)
+        for c, n in coded.extra_names.items()
+    ).with_columns(meta)
+    failed = quarantined_rows(split.failed.lazy(), ref.sql_name).with_columns(meta)
+    return Cleaned(valid, failed.collect())
+
+
+@dataclass(frozen=True)
+class Coded:
+    """The raw columns a by-value cleaning needs, each a Categorical of its own."""
+
+    sources: pl.DataFrame  # the columns the cleaning reads
+    extra: pl.DataFrame  # new columns that ride along as text (schema evolution)
+    extra_names: dict[str, str]  # their table column names
+
+
+def _read_coded(
+    contract: DatasetContract,
+    table: TrustedTable,
+    by_value: ByValue,
+    raw: pl.LazyFrame,
+    options: CleanOptions,
+) -> Coded:
+    """Read the columns once: 4 bytes a cell whatever the text, codes indexing distinct values."""
     names = raw.collect_schema().names()
-    used = [c for c in match_sources(names, table.by_value.outputs).values() if c is not None]
+    used = [c for c in match_sources(names, by_value.outputs).values() if c is not None]
     numbered = raw.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64))
     present = [c for c in table.clean(numbered, options).collect_schema().names() if c != ERRORS]
     extra = _extra_columns(names, present, contract, table)
     read = list(dict.fromkeys([*used, *extra]))
     coded = raw.select(pl.col(c).cast(pl.Categorical(pl.Categories.random())) for c in read)
     rows = coded.collect(engine="streaming")
-    split = split_by_value(rows.select(used), table.clean, table.by_value, options, table.key)
-    table.schema.validate(split.valid.lazy().drop(ROW))  # types: schema-only on a LazyFrame
-    at = split.valid[ROW]
-    valid = split.valid.with_columns(
-        rows[c].gather(at).cast(pl.String).str.strip_chars().alias(n) for c, n in extra.items()
-    ).with_columns(meta)
-    failed = quarantined_rows(split.failed.lazy(), ref.sql_name).with_columns(meta)
-    return Cleaned(valid, failed.collect())
+    return Coded(rows.select(used), rows.select(list(extra)), extra)
 
 
 def write_ingest(
@@ -287,7 +305,7 @@ def rebuild_trusted(lake: Lake, table_id: str) -> TableWrite:
     parts: list[Cleaned] = []
     with tempfile.TemporaryDirectory(prefix="agrolake-rebuild-") as spool:
         for ingest in sorted(ingests, key=lambda i: i["ingest_id"]):
-            path = _spool_raw(lake, ingest, Path(spool))
+            path = _raw_file(lake, ingest) or _spool_raw(lake, ingest, Path(spool))
             raw = _read(path, ingest["details"] or {}, table)
             parts.append(clean_ingest(lake, contract, table, ingest, raw))
     valid = pl.concat([p.valid for p in parts], how="diagonal_relaxed") if parts else None

@@ -89,6 +89,12 @@ class _Coded:
 
     values: pl.Series
     codes: pl.Series
+    has_nulls: bool
+
+    def any_read(self, flags: pl.Series) -> bool:
+        """Whether a flag (one per value) holds for a value the column has."""
+        null = len(self.values) - 1
+        return bool(flags.slice(0, null).any() or (self.has_nulls and flags[null]))
 
     def per_row(self, values: pl.Series, at: pl.Series | None = None) -> pl.Series:
         """``values`` (one per distinct value) for each row, or for the rows ``at``."""
@@ -105,16 +111,16 @@ def _coded(column: pl.Series) -> _Coded:
     values = dtype.categories.to_series()
     values = pl.concat([values, pl.Series([None], dtype=pl.String)])
     codes = column.cat.physical()
-    if codes.null_count():
+    has_nulls = codes.null_count() > 0
+    if has_nulls:
         codes = codes.fill_null(len(values) - 1)
-    return _Coded(values, codes)
+    return _Coded(values, codes, has_nulls)
 
 
 def _absent(height: int) -> _Coded:
     """A column the file lacks: every row holds the null value (index 0 of one)."""
-    return _Coded(
-        pl.Series([None], dtype=pl.String), pl.repeat(0, height, dtype=pl.UInt32, eager=True)
-    )
+    codes = pl.repeat(0, height, dtype=pl.UInt32, eager=True)
+    return _Coded(pl.Series([None], dtype=pl.String), codes, has_nulls=height > 0)
 
 
 def split_by_value(
@@ -172,7 +178,7 @@ def _failed(cleaned: pl.DataFrame, by_value: ByValue, coded: dict[str, _Coded]) 
     for source, outputs in by_value.outputs.items():
         mine = pl.element().struct.field("column").is_in(list(outputs))
         bad = cleaned[ERRORS].list.eval(mine).list.any()
-        if bad.any():
+        if coded[source].any_read(bad):  # the padding and an absent null do not count
             row_bad = coded[source].per_row(bad)
             failed = row_bad if failed is None else failed | row_bad
     return failed
