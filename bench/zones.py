@@ -473,7 +473,8 @@ def child_stages() -> dict[str, Any]:
 
 
 def child_sketch(variant: str) -> dict[str, Any]:
-    """Alternatives to today's raw → trusted, on the same raw ingest.
+    """Alternatives to the row-wise raw → trusted of commit 68fd5a0 ("today" below), kept
+    as they were measured; the same raw ingest.
 
     ``spool``: the suggested single pass with bounded memory: the cleaned rows
     (with ``_errors``) are written once by the streaming engine to a Parquet spool;
@@ -517,7 +518,7 @@ def child_sketch(variant: str) -> dict[str, Any]:
     ]
     with tempfile.TemporaryDirectory(prefix="agrolake-sketch-") as folder:
         spool = Path(folder)
-        path = step("spool raw object (as today)", lambda: tr._spool_raw(lake, ingest, spool))
+        path = step("spool raw object (as from S3)", lambda: tr._spool_raw(lake, ingest, spool))
         if variant == "bare-scan":
             raw = pl.scan_csv(path, infer_schema=False, truncate_ragged_lines=True)
         else:
