@@ -108,9 +108,13 @@ def _coded(column: pl.Series) -> _Coded:
         column = column.cast(pl.String).cast(pl.Categorical(pl.Categories.random()))
         dtype = column.dtype
     assert isinstance(dtype, pl.Categorical)
-    values = dtype.categories.to_series()
-    values = pl.concat([values, pl.Series([None], dtype=pl.String)])
     codes = column.cat.physical()
+    # Every code's text, natively (``Categories.to_series`` loops in Python).
+    top = codes.max()
+    count = top + 1 if isinstance(top, int) else 0
+    positions = pl.int_range(count, dtype=pl.UInt32, eager=True).cast(codes.dtype).to_frame()
+    values = positions.select(pl.first().cat.to(dtype).cast(pl.String)).to_series()
+    values = values.extend_constant(None, 1)
     has_nulls = codes.null_count() > 0
     if has_nulls:
         codes = codes.fill_null(len(values) - 1)
@@ -142,12 +146,14 @@ def split_by_value(
         s: _coded(raw[c]) if c is not None else _absent(raw.height) for s, c in matched.items()
     }
     length = max(len(c.values) for c in coded.values())
-    # Synthetic rows: row i holds the i-th distinct value of every column.
+    # Synthetic rows: row i holds the i-th distinct value of every column. A short
+    # column is padded with its first value, not nulls: rows whose every check
+    # fails cost the cleaning far more than valid ones, and the padding is never read.
     padded = {c: coded[s].values for s, c in matched.items() if c is not None}
     distinct = pl.DataFrame(
-        [v.extend_constant(None, length - len(v)).alias(c) for c, v in padded.items()]
+        [v.extend_constant(v[0], length - len(v)).alias(c) for c, v in padded.items()]
     ).with_columns(pl.int_range(length, dtype=pl.Int64).alias(ROW))
-    cleaned = clean(distinct.lazy(), options).collect()
+    cleaned = clean(distinct.lazy(), options).collect(engine="streaming")
     outputs = [c for c in cleaned.columns if c != ERRORS and c not in LINEAGE]
     by_output = {c: coded[by_value.source_of(c)] for c in outputs}
     for column in cleaned[ERRORS].explode().struct.field("column").drop_nulls().unique():
