@@ -113,7 +113,8 @@ def _coded(column: pl.Series) -> _Coded:
     top = codes.max()
     count = top + 1 if isinstance(top, int) else 0
     positions = pl.int_range(count, dtype=pl.UInt32, eager=True).cast(codes.dtype).to_frame()
-    values = positions.select(pl.first().cat.to(dtype).cast(pl.String)).to_series()
+    # A code reserved but never given a text (concurrent inserts) reads as null, unused.
+    values = positions.select(pl.first().cat.to(dtype, strict=False).cast(pl.String)).to_series()
     values = values.extend_constant(None, 1)
     has_nulls = codes.null_count() > 0
     if has_nulls:
