@@ -24,7 +24,16 @@ from agrolake.lake import Lake
 from agrolake.naming import normalise, snake_case
 from agrolake.readers import read_frame
 from agrolake.tables import TableRef
-from agrolake.transforms import CleanOptions, quarantined_rows, valid_rows
+from agrolake.transforms import (
+    ERRORS,
+    ROW,
+    ByValue,
+    CleanOptions,
+    match_sources,
+    quarantined_rows,
+    split_by_value,
+    valid_rows,
+)
 
 QUARANTINE = TableRef("trusted", "quarantine.rows")
 META = ("_ingest_id", "_ingested_at", "_source")
@@ -163,16 +172,34 @@ def clean_raw_ingest(
     lake: Lake, contract: DatasetContract, ingest: dict[str, Any], spool: Path
 ) -> dict[str, Cleaned]:
     """One raw ingest cleaned for each trusted table of its dataset; nothing written."""
-    path = _spool_raw(lake, ingest, spool)
+    details = ingest["details"] or {}
+    path = _raw_file(lake, ingest) or _spool_raw(lake, ingest, spool)
     try:
-        details = ingest["details"] or {}
         return {
             table.id: clean_ingest(lake, contract, table, ingest, _read(path, details, table))
             for table in contract.trusted
         }
     finally:
-        path.unlink(missing_ok=True)
-        path.with_suffix(".utf8.csv").unlink(missing_ok=True)
+        if path.parent == spool:
+            path.unlink(missing_ok=True)
+            path.with_suffix(".utf8.csv").unlink(missing_ok=True)
+
+
+def _raw_file(lake: Lake, ingest: dict[str, Any]) -> Path | None:
+    """The raw object as a file to read in place: local backend, nothing written beside it.
+
+    Raw objects never change, so reading one in place saves a copy of the whole
+    file (about the time of the floor's read and write). A CSV in another encoding
+    than UTF-8 is transcoded next to the file read, so it goes through the spool.
+    """
+    if lake.store.is_s3:
+        return None
+    details = ingest["details"] or {}
+    encoding = str(details.get("encoding", "utf-8")).replace("_", "-").lower()
+    if details.get("format", "csv") == "csv" and encoding not in ("utf-8", "utf8", "ascii"):
+        return None
+    path: Path = lake.settings.lake_folder / lake.settings.bucket("raw") / ingest["raw_key"]
+    return path if path.is_file() and path.stat().st_size == ingest.get("size") else None
 
 
 def _spool_raw(lake: Lake, ingest: dict[str, Any], spool: Path) -> Path:
@@ -213,8 +240,10 @@ def clean_ingest(
         pl.lit(ingest["created_at"], dtype=pl.Datetime("us", "UTC")).alias("_ingested_at"),
         pl.lit(contract.source).alias("_source"),
     ]
-    raw = raw.with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
     options = CleanOptions(include_personal_data=lake.settings.include_personal_data)
+    if table.by_value is not None:
+        return _clean_by_value(contract, table, table.by_value, raw, options, meta)
+    raw = raw.with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
     cleaned = table.clean(raw, options)
     table.schema.validate(cleaned.drop("_errors", "_row"))  # types: schema-only on a LazyFrame
     with tempfile.TemporaryDirectory(prefix="agrolake-clean-") as folder:
@@ -234,6 +263,56 @@ def clean_ingest(
         failed = quarantined_rows(checked, ref.sql_name).with_columns(meta)
         quarantined = failed.collect(engine="streaming")
     return Cleaned(frame, quarantined)
+
+
+def _clean_by_value(
+    contract: DatasetContract,
+    table: TrustedTable,
+    by_value: ByValue,
+    raw: pl.LazyFrame,
+    options: CleanOptions,
+    meta: list[pl.Expr],
+) -> Cleaned:
+    """``clean_ingest`` for a cleaning separable by column: once per distinct value."""
+    ref = TableRef("trusted", table.id)
+    coded = _read_coded(contract, table, by_value, raw, options)
+    split = split_by_value(coded.sources, table.clean, by_value, options, table.key)
+    table.schema.validate(split.valid.lazy().drop(ROW))  # types: schema-only on a LazyFrame
+    at = split.valid[ROW]
+    valid = split.valid.with_columns(
+        coded.extra[c].gather(at).cast(pl.String).str.strip_chars().alias(n)
+        for c, n in coded.extra_names.items()
+    ).with_columns(meta)
+    failed = quarantined_rows(split.failed.lazy(), ref.sql_name).with_columns(meta)
+    return Cleaned(valid, failed.collect())
+
+
+@dataclass(frozen=True)
+class Coded:
+    """The raw columns a by-value cleaning needs, each a Categorical of its own."""
+
+    sources: pl.DataFrame  # the columns the cleaning reads
+    extra: pl.DataFrame  # new columns that ride along as text (schema evolution)
+    extra_names: dict[str, str]  # their table column names
+
+
+def _read_coded(
+    contract: DatasetContract,
+    table: TrustedTable,
+    by_value: ByValue,
+    raw: pl.LazyFrame,
+    options: CleanOptions,
+) -> Coded:
+    """Read the columns once: 4 bytes a cell whatever the text, codes indexing distinct values."""
+    names = raw.collect_schema().names()
+    used = [c for c in match_sources(names, by_value.outputs).values() if c is not None]
+    numbered = raw.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64))
+    present = [c for c in table.clean(numbered, options).collect_schema().names() if c != ERRORS]
+    extra = _extra_columns(names, present, contract, table)
+    read = list(dict.fromkeys([*used, *extra]))
+    coded = raw.select(pl.col(c).cast(pl.Categorical(pl.Categories.random())) for c in read)
+    rows = coded.collect(engine="streaming")
+    return Coded(rows.select(used), rows.select(list(extra)), extra)
 
 
 def write_ingests(
@@ -294,7 +373,7 @@ def rebuild_trusted(lake: Lake, table_id: str) -> TableWrite:
     parts: list[Cleaned] = []
     with tempfile.TemporaryDirectory(prefix="agrolake-rebuild-") as spool:
         for ingest in sorted(ingests, key=lambda i: i["ingest_id"]):
-            path = _spool_raw(lake, ingest, Path(spool))
+            path = _raw_file(lake, ingest) or _spool_raw(lake, ingest, Path(spool))
             raw = _read(path, ingest["details"] or {}, table)
             parts.append(clean_ingest(lake, contract, table, ingest, raw))
     valid = pl.concat([p.valid for p in parts], how="diagonal_relaxed") if parts else None
@@ -326,15 +405,23 @@ def _with_new_columns(
     valid: pl.LazyFrame, raw: pl.LazyFrame, contract: DatasetContract, table: TrustedTable
 ) -> pl.LazyFrame:
     """Schema evolution: raw columns no contract declares ride along as nullable text."""
-    wanted = next((t for t in contract.tables if t.sheet == table.sheet), contract.tables[0])
-    declared = {normalise(c) for c in (*wanted.required, *wanted.optional)}
-    present = set(valid.collect_schema().names())
-    extra = {
-        c: snake_case(c)
-        for c in raw.collect_schema().names()
-        if c != "_row" and normalise(c) not in declared and snake_case(c) not in present
-    }
+    present = valid.collect_schema().names()
+    extra = _extra_columns(raw.collect_schema().names(), present, contract, table)
     if not extra:
         return valid
     new = raw.select("_row", *(pl.col(c).str.strip_chars().alias(n) for c, n in extra.items()))
-    return valid.join(new, on="_row", how="left")
+    # Order kept: the streaming engine's join would otherwise lose the file order.
+    return valid.join(new, on="_row", how="left", maintain_order="left")
+
+
+def _extra_columns(
+    names: list[str], present: list[str], contract: DatasetContract, table: TrustedTable
+) -> dict[str, str]:
+    """The raw columns no contract declares, with their table column names."""
+    wanted = next((t for t in contract.tables if t.sheet == table.sheet), contract.tables[0])
+    declared = {normalise(c) for c in (*wanted.required, *wanted.optional)}
+    return {
+        c: snake_case(c)
+        for c in names
+        if c != ROW and normalise(c) not in declared and snake_case(c) not in present
+    }

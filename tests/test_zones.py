@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -287,3 +288,76 @@ def test_small_ingests_of_a_dataset_share_one_commit_with_the_same_rows(
     one_by_one = trusted_rows(other)
     assert len(other.catalog.lineage.versions("trusted.erp_activities")) == 4
     assert batched.equals(one_by_one)
+
+
+def _raw_activities(lake: Lake, lines: list[str], encoding: str = "utf-8") -> dict[str, Any]:
+    """Land an activities CSV and take it to raw; its ingest row."""
+    from agrolake.landing import process_landing
+
+    land(lake, "actividades.csv", ("\n".join(lines) + "\n").encode(encoding))
+    process_landing(lake)
+    [ingest] = lake.catalog.find(status=RAW)
+    return ingest
+
+
+def test_cleaning_by_value_writes_the_rows_of_the_row_wise_cleaning(
+    local_lake: Lake, tmp_path: Path
+) -> None:
+    """Same valid rows (order, new columns) and quarantine as cleaning every row."""
+    from dataclasses import replace
+
+    from polars.testing import assert_frame_equal
+
+    from agrolake.contracts import get_contract
+    from agrolake.trusted import _read, _spool_raw, clean_ingest
+
+    body = write_activities(tmp_path / "a.csv", rows=60, seed=9).read_text().splitlines()
+    lines = [body[0] + ",Operario "] + [f"{line}, Juan {i % 3} " for i, line in enumerate(body[1:])]
+    lines += [lines[5], lines[7].replace("/", "-", 1), "31/02/2024" + lines[9][10:]]
+    lines += ["NP,PODA,x,44-08-0-0-1-68-01,", lines[5].replace(" - ", "-")]
+    ingest = _raw_activities(local_lake, lines)
+    contract = get_contract("erp.activities")
+    [table] = contract.trusted
+    assert table.by_value is not None
+    raw = _read(_spool_raw(local_lake, ingest, tmp_path), ingest["details"] or {}, table)
+    fast = clean_ingest(local_lake, contract, table, ingest, raw)
+    rows = clean_ingest(local_lake, contract, replace(table, by_value=None), ingest, raw)
+    assert fast.quarantined.height >= 3 and "operario" in fast.valid.columns
+    assert fast.valid.height < len(lines) - 1 - fast.rows_quarantined  # a duplicate key
+    assert_frame_equal(fast.valid, rows.valid)
+    assert_frame_equal(fast.quarantined, rows.quarantined)
+
+
+def test_local_raw_objects_are_read_in_place(
+    local_lake: Lake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import agrolake.trusted
+
+    def no_copy(*args: object) -> Path:
+        raise AssertionError("a UTF-8 raw object on the local backend is read in place")
+
+    monkeypatch.setattr(agrolake.trusted, "_spool_raw", no_copy)
+    lines = write_activities(tmp_path / "a.csv", rows=20, seed=3).read_text().splitlines()
+    _raw_activities(local_lake, lines)
+    summary = process_trusted(local_lake)
+    assert not summary.failed and frame(local_lake, ACTIVITIES).height == summary.writes[0].rows
+
+
+def test_a_csv_in_another_encoding_reaches_trusted_and_leaves_raw_as_it_was(lake: Lake) -> None:
+    lines = ["FECHA;TAREA-PRODUCTO-DOSIS;PARCELA;RECINTO ID"]
+    task = "FERTIRRIGACIÓN - UREA 46% - 40 kg/ha"
+    lines += [f"0{d}/03/2024;{task};CAÑADA {d};44-4-0-0-34-134-{d}" for d in range(1, 8)]
+    ingest = _raw_activities(lake, lines, encoding="cp1252")
+    # The detector may name another single-byte code page: the text is read as it says.
+    encoding = (ingest["details"] or {}).get("encoding")
+    assert encoding not in (None, "utf-8")
+    raw_before = sorted(o.key for o in lake.store.list("raw"))
+
+    summary = process_trusted(lake)
+
+    assert not summary.failed
+    activities = frame(lake, ACTIVITIES)
+    as_read = {f"CAÑADA {d}".encode("cp1252").decode(encoding) for d in range(1, 8)}
+    assert set(activities["parcel_name"]) == as_read
+    assert set(activities["task_name"]) == {"FERTIRRIGACIÓN".encode("cp1252").decode(encoding)}
+    assert sorted(o.key for o in lake.store.list("raw")) == raw_before

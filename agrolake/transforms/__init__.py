@@ -15,15 +15,18 @@ Typical use::
     quarantine = quarantined_rows(cleaned, "erp.parcels")
 """
 
+from agrolake.transforms.by_value import ByValue, Split, split_by_value, split_rows
 from agrolake.transforms.common import (
     ERRORS,
     ERRORS_DTYPE,
     ROW,
     CleanOptions,
+    match_sources,
     quarantined_rows,
     valid_rows,
 )
 from agrolake.transforms.erp import (
+    ACTIVITIES_BY_VALUE,
     ACTIVITIES_SCHEMA,
     PARCELS_SCHEMA,
     TREATMENTS_SCHEMA,
@@ -34,6 +37,7 @@ from agrolake.transforms.erp import (
 from agrolake.transforms.lab import WINE_QUALITY_SCHEMA, clean_wine_quality
 
 __all__ = [
+    "ACTIVITIES_BY_VALUE",
     "ACTIVITIES_SCHEMA",
     "ERRORS",
     "ERRORS_DTYPE",
@@ -41,11 +45,16 @@ __all__ = [
     "ROW",
     "TREATMENTS_SCHEMA",
     "WINE_QUALITY_SCHEMA",
+    "ByValue",
     "CleanOptions",
+    "Split",
     "clean_activities",
     "clean_parcels",
     "clean_treatments",
     "clean_wine_quality",
+    "match_sources",
     "quarantined_rows",
+    "split_by_value",
+    "split_rows",
     "valid_rows",
 ]
