@@ -106,9 +106,12 @@ def cold_start(server_env: Mapping[str, str], work: Path, repeat: int) -> dict[s
         **{k: v for k, v in env.items() if not k.startswith("PREFECT_")},
         "PREFECT_HOME": str(work / "ephemeral-prefect"),
     }
-    runs: dict[str, list[float]] = {"server": [], "library": [], "ephemeral": []}
+    runs: dict[str, list[float]] = {
+        "server": [], "library": [], "import prefect": [], "ephemeral": []
+    }  # fmt: skip
     for i in range(repeat):
         runs["server"].append(timed([python, "-m", "etl.landing"], {**env, **server_env}))
+        runs["import prefect"].append(timed([python, "-c", "import prefect"], env))
         runs["library"].append(timed([python, "-c", LIBRARY_LANDING], env))
         if i < max(2, repeat // 2):  # ephemeral runs take 10 s and more each
             runs["ephemeral"].append(timed([python, "-m", "etl.landing"], ephemeral))
@@ -270,7 +273,8 @@ def report(results: dict[str, dict[str, list[float]]], args: argparse.Namespace)
         lines.append(
             f"Cold start against a running server: {statistics.median(runs['server']):.2f} s "
             f"(goal ≤ 3 s); ephemeral mode {statistics.median(runs['ephemeral']):.2f} s; "
-            f"the library alone {statistics.median(runs['library']):.2f} s."
+            f"the library alone {statistics.median(runs['library']):.2f} s; "
+            f"`import prefect` alone {statistics.median(runs['import prefect']):.2f} s."
         )
     if "latency" in results:
         runs = results["latency"]

@@ -46,7 +46,10 @@ def main(argv: list[str]) -> int:
         return 2
     os.environ.setdefault("UV_PYTHON", sys.executable)
     tool = uv()
-    if run(tool, "sync", "--locked") != 0:
+    # Bytecode compiled at install: with PYTHONDONTWRITEBYTECODE set (as on some CI
+    # machines) every process would otherwise compile Prefect, SQLAlchemy and the
+    # rest from source, seconds per flow run (docs/orchestration.md, cold start).
+    if run(tool, "sync", "--locked", "--compile-bytecode") != 0:
         return 1
     command, rest = argv[0], argv[1:]
     if command == "demo":
