@@ -21,6 +21,7 @@ from agrolake.catalog import RAW, TRUSTED
 from agrolake.contracts import DatasetContract, TrustedTable, all_contracts, get_contract
 from agrolake.errors import AgrolakeError
 from agrolake.lake import Lake
+from agrolake.locations import load_locations, station_locations
 from agrolake.naming import normalise, snake_case
 from agrolake.readers import read_frame
 from agrolake.tables import TableRef
@@ -62,7 +63,8 @@ class TrustedSummary:
 
 def trusted_refs() -> list[TableRef]:
     """Every trusted table the contracts declare, then the quarantine table."""
-    refs = [TableRef("trusted", t.id) for c in all_contracts() for t in c.trusted]
+    # dict: a table several datasets feed (weather.daily) is listed once.
+    refs = dict.fromkeys(TableRef("trusted", t.id) for c in all_contracts() for t in c.trusted)
     return [*refs, QUARANTINE]
 
 
@@ -160,7 +162,10 @@ def clean_ingest(
         pl.lit(contract.source).alias("_source"),
     ]
     raw = raw.with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
-    options = CleanOptions(include_personal_data=lake.settings.include_personal_data)
+    options = CleanOptions(
+        include_personal_data=lake.settings.include_personal_data,
+        stations=station_locations(load_locations(lake.settings)),
+    )
     cleaned = table.clean(raw, options)
     table.schema.validate(cleaned.drop("_errors", "_row"))  # types: schema-only on a LazyFrame
     with tempfile.TemporaryDirectory(prefix="agrolake-clean-") as folder:
@@ -218,14 +223,15 @@ def rebuild_trusted(lake: Lake, table_id: str) -> TableWrite:
 
     Written as a new version of the whole table (time travel keeps the old one).
     """
-    contract, table = next(
-        (c, tt) for c in all_contracts() for tt in c.trusted if tt.id == table_id
-    )
+    # Several datasets may feed one table (weather.daily): their ingests, in one order.
+    feeds = {c.id: (c, tt) for c in all_contracts() for tt in c.trusted if tt.id == table_id}
+    table = next(iter(feeds.values()))[1]
     ref = TableRef("trusted", table.id)
-    ingests = lake.catalog.find(dataset=contract.id, status=TRUSTED)
+    ingests = [i for d in feeds for i in lake.catalog.find(dataset=d, status=TRUSTED)]
     parts: list[Cleaned] = []
     with tempfile.TemporaryDirectory(prefix="agrolake-rebuild-") as spool:
         for ingest in sorted(ingests, key=lambda i: i["ingest_id"]):
+            contract, table = feeds[ingest["dataset"]]
             path = _spool_raw(lake, ingest, Path(spool))
             raw = _read(path, ingest["details"] or {}, table)
             parts.append(clean_ingest(lake, contract, table, ingest, raw))
