@@ -78,6 +78,10 @@ class FetchSummary:
             f"({self.seconds:.1f} s)"
         )
 
+    def lines(self) -> list[str]:
+        """The summary line, then one line per failed request (each names its subject)."""
+        return [self.line(), *(f"  failed: {reason}" for reason in self.failed.values())]
+
     def failure(self) -> ApiError | None:
         """One error for the whole run, or None when no request failed."""
         if not self.failed:
