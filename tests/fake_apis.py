@@ -43,6 +43,7 @@ class Seen:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    block_on_close = False
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that gave up (timeout tests) breaks the pipe: not worth a traceback."""
