@@ -227,7 +227,8 @@ class Settings(BaseSettings):
     @classmethod
     def _month_day(cls, value: str) -> str:
         try:
-            parsed = date.fromisoformat(f"2001-{value.strip()}")  # not a leap year: no 02-29
+            month, _, day = value.strip().partition("-")
+            parsed = date(2001, int(month), int(day))  # not a leap year: no 02-29
         except ValueError:
             raise ValueError(
                 f"{value!r} is not a day of the year as MM-DD (e.g. 03-01; 02-29 is refused)"
