@@ -207,7 +207,7 @@ def test_fetch_failures_are_one_line_each_and_non_zero(run, open_meteo, tmp_path
     code, out, err = run("fetch", "weather", "--until", "2024-03-05")
 
     assert code == 1
-    assert "weather (Open-Meteo): 1 requests → 0 landed" in out and "1 failed" in out
+    assert "weather (Open-Meteo): 1 request → 0 landed" in out and "1 failed" in out
     [line] = err.strip().splitlines()
-    assert line.startswith("error: weather (Open-Meteo): 1 of 1 requests failed, nothing landed")
+    assert line.startswith("error: weather (Open-Meteo): 1 of 1 requests failed; nothing landed")
     assert "answered 500 Internal Server Error" in line and "Traceback" not in err

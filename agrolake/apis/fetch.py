@@ -73,8 +73,9 @@ class FetchSummary:
             parts.append(f"{len(self.unknown)} without a location")
         if self.failed:
             parts.append(f"{len(self.failed)} failed")
+        asked = len(self.requests)
         return (
-            f"{self.source}: {len(self.requests)} requests → {', '.join(parts)} "
+            f"{self.source}: {asked} request{'' if asked == 1 else 's'} → {', '.join(parts)} "
             f"({self.seconds:.1f} s)"
         )
 
@@ -89,7 +90,7 @@ class FetchSummary:
         first = next(iter(self.failed.values()))
         more = f" (and {len(self.failed) - 1} more)" if len(self.failed) > 1 else ""
         return ApiError(
-            f"{self.source}: {len(self.failed)} of {len(self.requests)} requests failed, "
+            f"{self.source}: {len(self.failed)} of {len(self.requests)} requests failed; "
             f"nothing landed for them: {first}{more}",
             failed=dict(self.failed),
         )
