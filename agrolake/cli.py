@@ -438,6 +438,31 @@ def demo(
         out.print(line, highlight=False)
     status(json_output=False)
     invalid(json_output=False)
+    _twin_preview(lake)
+
+
+TWIN_PREVIEW = """
+SELECT enclosure_id, year, location_id AS location, season_weather_days AS days,
+       round(season_precipitation_mm, 1) AS rain_mm,
+       round(season_temperature_mean_c, 1) AS mean_c, season_temperature_min_c AS min_c,
+       season_frost_days AS frost_days, season_ndvi_observations AS ndvi_obs,
+       round(season_ndvi_mean, 3) AS ndvi_mean, season_ndvi_max AS ndvi_max
+FROM refined.digital_twin_enclosures ORDER BY enclosure_id, year LIMIT 8
+"""
+
+
+def _twin_preview(lake: Lake) -> None:
+    """The first enclosures of the twin with their growing season's weather and NDVI."""
+    from agrolake.query import query as run_query
+
+    rows = run_query(lake, TWIN_PREVIEW).to_pylist()
+    if not rows:
+        return
+    title = "refined.digital_twin_enclosures: growing season weather and NDVI (first 8)"
+    table = Table(*rows[0], title=title)
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row.values()))
+    out.print(table)
 
 
 def main() -> None:

@@ -31,6 +31,7 @@ def test_demo_then_status_invalid_and_replay_json_shapes(run) -> None:  # type: 
     code, out, _ = run("demo")
     assert code == 0
     assert "landing: 16 files → invalid 5, raw 11" in out
+    assert "growing season weather and NDVI" in out and "frost_days" in out
 
     code, out, _ = run("status", "--json")
     status = json.loads(out)
