@@ -442,11 +442,10 @@ def demo(
 
 
 TWIN_PREVIEW = """
-SELECT enclosure_id, year, location_id AS location, season_weather_days AS days,
+SELECT enclosure_id, year, season_weather_days AS days,
        round(season_precipitation_mm, 1) AS rain_mm,
-       round(season_temperature_mean_c, 1) AS mean_c, season_temperature_min_c AS min_c,
-       season_frost_days AS frost_days, season_ndvi_observations AS ndvi_obs,
-       round(season_ndvi_mean, 3) AS ndvi_mean, season_ndvi_max AS ndvi_max
+       round(season_temperature_mean_c, 1) AS mean_c, season_frost_days AS frost,
+       round(season_ndvi_mean, 2) AS ndvi_mean
 FROM refined.digital_twin_enclosures ORDER BY enclosure_id, year LIMIT 8
 """
 
@@ -458,8 +457,7 @@ def _twin_preview(lake: Lake) -> None:
     rows = run_query(lake, TWIN_PREVIEW).to_pylist()
     if not rows:
         return
-    title = "refined.digital_twin_enclosures: growing season weather and NDVI (first 8)"
-    table = Table(*rows[0], title=title)
+    table = Table(*rows[0], title="digital twin: season weather and NDVI (first 8)")
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row.values()))
     out.print(table)

@@ -31,7 +31,9 @@ def test_demo_then_status_invalid_and_replay_json_shapes(run) -> None:  # type: 
     code, out, _ = run("demo")
     assert code == 0
     assert "landing: 16 files → invalid 5, raw 11" in out
-    assert "growing season weather and NDVI" in out and "frost_days" in out
+    preview = out[out.index("digital twin: season weather and NDVI") :]
+    assert "rain_mm" in preview and "frost" in preview and "ndvi_mean" in preview
+    assert preview.count("│ 245 ") == 8, "eight enclosures, each with a full season of weather"
 
     code, out, _ = run("status", "--json")
     status = json.loads(out)
