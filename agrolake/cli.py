@@ -418,6 +418,23 @@ def mlflow_server(
 
 
 @app.command()
+def webhook(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8787,
+) -> None:
+    """Receive S3 event notifications (POST /s3-events) and wake the landing deployment."""
+    from agrolake.settings import load_settings
+    from etl.webhook import serve as serve_webhook
+
+    settings = load_settings()
+    err.print(
+        f"webhook: http://{host}:{port}/s3-events wakes {settings.landing_deployment} "
+        f"for new objects in {settings.bucket_landing}"
+    )
+    serve_webhook(settings, host, port)
+
+
+@app.command()
 def demo(
     folder: Annotated[
         Path | None, typer.Option(help="Where to write the sample files (default: under home).")

@@ -9,11 +9,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from agrolake.catalog import Catalog
 from agrolake.settings import Settings, load_settings
-from agrolake.storage import ObjectStore
-from agrolake.tables import Tables
+
+if TYPE_CHECKING:
+    from agrolake.catalog import Catalog
+    from agrolake.storage import ObjectStore
+    from agrolake.tables import Tables
 
 
 @dataclass
@@ -29,16 +32,24 @@ class Lake:
     def from_env(cls, **overrides: object) -> Lake:
         return cls(load_settings(**overrides))
 
+    # Imported when first used: a flow run that finds nothing to do should not pay
+    # for delta-rs and pyarrow (about a second; see docs/orchestration.md).
     @cached_property
     def store(self) -> ObjectStore:
+        from agrolake.storage import ObjectStore
+
         return ObjectStore(self.settings)
 
     @cached_property
     def tables(self) -> Tables:
+        from agrolake.tables import Tables
+
         return Tables(self.settings)
 
     @cached_property
     def catalog(self) -> Catalog:
+        from agrolake.catalog import Catalog
+
         return Catalog(self.settings.catalog)
 
     def init(self) -> list[str]:

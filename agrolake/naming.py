@@ -1,4 +1,5 @@
-"""How column names are compared and turned into table column names."""
+"""How column names are compared and turned into table column names, and which
+landing keys are files waiting to be processed."""
 
 from __future__ import annotations
 
@@ -16,3 +17,12 @@ def snake_case(column: str) -> str:
     ascii_name = unicodedata.normalize("NFKD", column).encode("ascii", "ignore").decode()
     words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", ascii_name.strip().strip('"'))
     return re.sub(r"[^0-9a-zA-Z]+", "_", words).strip("_").lower() or "column"
+
+
+#: Where rejected landing files and their reasons go, inside the landing bucket.
+INVALID_PREFIX = "invalid/"
+
+
+def is_pending_landing_key(key: str) -> bool:
+    """A landing key a user put there, not a rejected file or a folder marker."""
+    return not key.startswith(INVALID_PREFIX) and not key.endswith("/")

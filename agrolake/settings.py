@@ -146,6 +146,16 @@ class Settings(BaseSettings):
         False,
         description="Carry personal data columns (NIFs, user names) into the trusted zone.",
     )
+    webhook_token: SecretStr | None = Field(
+        None,
+        description="Bearer token that `agrolake webhook` requires on POST /s3-events "
+        "(MinIO: MINIO_NOTIFY_WEBHOOK_AUTH_TOKEN_<ID>). The receiver refuses to start "
+        "without one.",
+    )
+    landing_deployment: str = Field(
+        "landing/on-upload",
+        description="The Prefect deployment (flow/deployment) that `agrolake webhook` wakes.",
+    )
     locations_file: Path | None = Field(
         None,
         description="A CSV of more weather locations (the columns of the shipped table, "
@@ -296,3 +306,27 @@ def load_settings(**overrides: Any) -> Settings:
             for err in exc.errors()
         )
         raise ConfigError(f"invalid settings: {problems}") from exc
+
+
+class NotificationSettings(BaseSettings):
+    """Where failure notices go; read apart from :class:`Settings` so that a run that
+    failed because of a bad lake setting can still report it."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AGROLAKE_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    notify_webhook_url: str | None = Field(
+        None,
+        description="Failed flow runs POST a JSON notice here (Slack/Mattermost-style "
+        '"text" plus flow, reason and run URL).',
+    )
+    notify_email_to: str | None = Field(
+        None, description="Failed flow runs are also mailed to these comma-separated addresses."
+    )
+    smtp_host: str = Field("127.0.0.1", description="SMTP server for failure emails.")
+    smtp_port: int = Field(25, gt=0, description="SMTP port (587 with STARTTLS, 25 plain).")
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_username: str | None = Field(None, description="SMTP login, if the server wants one.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    smtp_from: str = Field("agrolake@localhost", description="Sender of failure emails.")

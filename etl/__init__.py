@@ -1,9 +1,10 @@
 """Prefect flows over the agrolake library; each runs with ``python -m etl.<module>``.
 
-Quiet by default: a run prints its summary lines on stdout, and Prefect's own
-INFO logs (engine, task and flow states, the temporary server) stay off the
-console; they still reach the Prefect server, so the UI shows them. ``-v`` on
-the command line, or ``PREFECT_LOGGING_LEVEL`` (the seed's way), brings them back.
+Quiet by default: a run prints its summary lines on stdout (or one error line on
+stderr), and Prefect's own logs (engine, task and flow states, the temporary
+server, failure tracebacks) stay off the console; they still reach the Prefect
+server, so the UI shows them. ``-v`` on the command line, or
+``PREFECT_LOGGING_LEVEL`` (the seed's way), brings them back.
 """
 
 import os
@@ -15,5 +16,5 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 _VERBOSE = any(arg in ("-v", "--verbose") for arg in sys.argv[1:])
 if not _VERBOSE and "PREFECT_LOGGING_LEVEL" not in os.environ:
-    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
-    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_FLOW_RUNS_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_FLOW_RUNS_LEVEL", "CRITICAL")

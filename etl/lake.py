@@ -9,26 +9,31 @@ from prefect import flow, task
 
 from agrolake.lake import open_lake
 from agrolake.pipeline import run_all
-from etl.report import report
+from etl.events import publish_table_versions
+from etl.hooks import NOTIFY, retry_if_transient
+from etl.report import landing_progress, report, run_main
 
 
-@task(name="run-every-zone", retries=2, retry_delay_seconds=10)
+@task(
+    name="run-every-zone", retries=2, retry_delay_seconds=10, retry_condition_fn=retry_if_transient
+)
 def run_every_zone() -> dict[str, object]:
-    with open_lake() as lake:
-        summary = run_all(lake)
+    with open_lake() as lake, landing_progress() as progress:
+        summary = run_all(lake, on_listed=progress.on_listed, on_outcome=progress.on_outcome)
     for line in summary.lines():
         report(line)
+    publish_table_versions(summary.trusted.writes + summary.refined.writes)
     return {
         "landing": dict(summary.landing.counts),
         "tables": {w.table: w.version for w in summary.trusted.writes + summary.refined.writes},
     }
 
 
-@flow(name="lake", log_prints=False)
+@flow(name="lake", log_prints=False, on_failure=NOTIFY, on_crashed=NOTIFY)
 def lake() -> dict[str, object]:
     """Process everything pending in every zone."""
     return run_every_zone()
 
 
 if __name__ == "__main__":
-    lake()
+    run_main(lake)

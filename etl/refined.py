@@ -7,24 +7,33 @@ from __future__ import annotations
 
 from prefect import flow, task
 
-from agrolake.lake import open_lake
-from agrolake.refined import process_refined
-from etl.report import report
+from etl.events import publish_table_versions
+from etl.hooks import NOTIFY, retry_if_transient
+from etl.report import report, run_main
 
 
-@task(name="refine-changed-tables", retries=2, retry_delay_seconds=10)
+@task(
+    name="refine-changed-tables",
+    retries=2,
+    retry_delay_seconds=10,
+    retry_condition_fn=retry_if_transient,
+)
 def refine_changed_tables(force: bool = False) -> dict[str, int]:
+    from agrolake.lake import open_lake  # in the task: see etl/landing.py
+    from agrolake.refined import process_refined
+
     with open_lake() as lake:
         summary = process_refined(lake, force=force)
     report(summary.line())
+    publish_table_versions(summary.writes)
     return {w.table: w.version for w in summary.writes}
 
 
-@flow(name="refined", log_prints=False)
+@flow(name="refined", log_prints=False, on_failure=NOTIFY, on_crashed=NOTIFY)
 def refined(force: bool = False) -> dict[str, int]:
     """Rebuild the digital twin and ML tables from the current trusted tables."""
     return refine_changed_tables(force)
 
 
 if __name__ == "__main__":
-    refined()
+    run_main(refined)

@@ -14,7 +14,8 @@ from prefect import flow, task
 from agrolake.lake import open_lake
 from agrolake.ml.retrain import retrain_if_needed
 from agrolake.ml.training import train_wine_quality as train
-from etl.report import report
+from etl.hooks import NOTIFY
+from etl.report import report, run_main
 
 
 @task(name="train-and-gate")
@@ -31,7 +32,7 @@ def train_and_gate(estimator: str, params: dict[str, Any], only_if_new: bool) ->
     return {"version": result.model_version, "promoted": result.decision.promoted}
 
 
-@flow(name="train-wine-quality", log_prints=False)
+@flow(name="train-wine-quality", log_prints=False, on_failure=NOTIFY, on_crashed=NOTIFY)
 def train_wine_quality(
     estimator: str = "elasticnet",
     alpha: float | None = None,
@@ -44,4 +45,4 @@ def train_wine_quality(
 
 
 if __name__ == "__main__":
-    train_wine_quality()
+    run_main(train_wine_quality)

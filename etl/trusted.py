@@ -7,24 +7,33 @@ from __future__ import annotations
 
 from prefect import flow, task
 
-from agrolake.lake import open_lake
-from agrolake.trusted import process_trusted
-from etl.report import report
+from etl.events import publish_table_versions
+from etl.hooks import NOTIFY, retry_if_transient
+from etl.report import report, run_main
 
 
-@task(name="trust-raw-ingests", retries=2, retry_delay_seconds=10)
+@task(
+    name="trust-raw-ingests",
+    retries=2,
+    retry_delay_seconds=10,
+    retry_condition_fn=retry_if_transient,
+)
 def trust_raw_ingests() -> dict[str, int]:
+    from agrolake.lake import open_lake  # in the task: see etl/landing.py
+    from agrolake.trusted import process_trusted
+
     with open_lake() as lake:
         summary = process_trusted(lake)
     report(summary.line())
+    publish_table_versions(summary.writes)
     return {w.table: w.version for w in summary.writes}
 
 
-@flow(name="trusted", log_prints=False)
+@flow(name="trusted", log_prints=False, on_failure=NOTIFY, on_crashed=NOTIFY)
 def trusted() -> dict[str, int]:
     """Clean, type and check raw ingests into the trusted Delta tables."""
     return trust_raw_ingests()
 
 
 if __name__ == "__main__":
-    trusted()
+    run_main(trusted)

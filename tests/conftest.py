@@ -12,7 +12,14 @@ import pytest
 
 from agrolake.lake import Lake
 from agrolake.settings import Settings
-from tests.services import PostgresServer, S3Server, start_postgres, start_seaweedfs
+from tests.services import (
+    PostgresServer,
+    PrefectServer,
+    S3Server,
+    start_postgres,
+    start_prefect_server,
+    start_seaweedfs,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -36,6 +43,14 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
 @pytest.fixture(scope="session")
 def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
     server = start_postgres(tmp_path_factory.mktemp("postgres"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectServer]:
+    """One real `prefect server start` (SQLite) for every orchestration test."""
+    server = start_prefect_server(tmp_path_factory.mktemp("prefect"))
     yield server
     server.stop()
 

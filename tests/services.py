@@ -36,10 +36,14 @@ if TYPE_CHECKING:
 __all__ = [
     "MlflowServer",
     "PostgresServer",
+    "PrefectServer",
+    "PrefectWorker",
     "S3Server",
     "ServiceStartError",
     "start_mlflow",
     "start_postgres",
+    "start_prefect_server",
+    "start_prefect_worker",
     "start_seaweedfs",
 ]
 
@@ -683,3 +687,157 @@ def start_mlflow(
             server.stop()
             raise
     raise AssertionError("unreachable")
+
+
+# --------------------------------------------------------------------------- Prefect
+
+
+@dataclass
+class PrefectServer:
+    """A running ``prefect server start`` (SQLite database in its workdir)."""
+
+    api_url: str
+    home: Path
+    pid: int
+    log_path: Path
+    startup_seconds: float
+    _proc: subprocess.Popen[bytes] = field(repr=False)
+
+    def client_env(self) -> dict[str, str]:
+        """What a Prefect client (CLI, worker, flow) needs to talk to this server."""
+        return {
+            "PREFECT_API_URL": self.api_url,
+            "PREFECT_HOME": str(self.home),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        }
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """SIGTERM the process group, wait up to ``timeout`` s, then SIGKILL. Idempotent."""
+        atexit.unregister(self.stop)
+        _stop_group(self._proc, timeout)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _stop_group(proc: subprocess.Popen[bytes], timeout: float) -> None:
+    if proc.poll() is None:
+        _signal_group(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            _signal_group(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+
+
+def _prefect_cli() -> str:
+    return str(Path(sys.executable).parent / "prefect")
+
+
+def start_prefect_server(workdir: Path, *, timeout: float = 120.0) -> PrefectServer:
+    """Start ``prefect server start`` on 127.0.0.1 and a free port; return once
+    ``GET /api/health`` answers."""
+    import urllib.request
+
+    workdir = Path(workdir).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    home = workdir / "prefect-home"
+    log_path = workdir / "prefect-server.log"
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{workdir / 'prefect.db'}",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_UI_ENABLED": "false",
+        "PREFECT_API_URL": f"http://{_HOST}:{port}/api",
+    }
+    argv = [_prefect_cli(), "server", "start", "--host", _HOST, "--port", str(port)]
+    started = time.monotonic()
+    with log_path.open("ab") as log:
+        proc = _spawn(argv, workdir, env, log)
+    server = PrefectServer(
+        api_url=f"http://{_HOST}:{port}/api",
+        home=home,
+        pid=proc.pid,
+        log_path=log_path,
+        startup_seconds=0.0,
+        _proc=proc,
+    )
+    atexit.register(server.stop)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            server.stop()
+            raise ServiceStartError(
+                f"prefect server exited with code {proc.returncode}; "
+                f"log {log_path}:\n{_log_tail(log_path)}"
+            )
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(server.api_url + "/health", timeout=5) as response,
+        ):
+            if response.status == 200:
+                server.startup_seconds = time.monotonic() - started
+                return server
+        time.sleep(0.3)
+    server.stop()
+    raise ServiceStartError(
+        f"prefect server not ready after {timeout:.0f}s; log {log_path}:\n{_log_tail(log_path)}"
+    )
+
+
+@dataclass
+class PrefectWorker:
+    """A ``prefect worker start -t process`` process; its log names the runs it took."""
+
+    name: str
+    pid: int
+    log_path: Path
+    _proc: subprocess.Popen[bytes] = field(repr=False)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout: float = 30.0) -> None:
+        atexit.unregister(self.stop)
+        _stop_group(self._proc, timeout)
+
+
+def start_prefect_worker(
+    server: PrefectServer,
+    workdir: Path,
+    *,
+    pool: str,
+    name: str,
+    env: Mapping[str, str],
+    query_seconds: float = 1.0,
+    limit: int | None = None,
+) -> PrefectWorker:
+    """Start a process worker polling ``pool`` every ``query_seconds``, running at most
+    ``limit`` flow runs at once; flow runs inherit ``env`` (the AGROLAKE_* settings)."""
+    workdir = Path(workdir).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    log_path = workdir / f"worker-{name}.log"
+    full_env = {
+        **os.environ,
+        **env,
+        **server.client_env(),
+        "PREFECT_WORKER_QUERY_SECONDS": str(query_seconds),
+    }
+    argv = [_prefect_cli(), "worker", "start", "-t", "process", "-p", pool, "--name", name]
+    if limit is not None:
+        argv += ["--limit", str(limit)]
+    with log_path.open("ab") as log:
+        proc = _spawn(argv, workdir, full_env, log)
+    worker = PrefectWorker(name=name, pid=proc.pid, log_path=log_path, _proc=proc)
+    atexit.register(worker.stop)
+    return worker

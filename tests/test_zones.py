@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import polars as pl
+import pytest
 
 from agrolake.catalog import RAW
 from agrolake.lake import Lake
@@ -197,7 +199,9 @@ def test_only_refined_tables_whose_inputs_changed_are_rebuilt(
     ]
 
 
-def test_concurrent_writers_on_one_table_lose_no_commit(lake: Lake, tmp_path: Path) -> None:
+def test_concurrent_writers_on_one_table_lose_no_commit(
+    lake: Lake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
@@ -215,6 +219,7 @@ def test_concurrent_writers_on_one_table_lose_no_commit(lake: Lake, tmp_path: Pa
         for i in range(6)
     )
 
+    monkeypatch.setattr("agrolake.trusted.BATCH_INGESTS", 1)  # one commit per ingest
     start = threading.Barrier(3)
 
     def worker(_: int) -> list[str]:
@@ -233,3 +238,126 @@ def test_concurrent_writers_on_one_table_lose_no_commit(lake: Lake, tmp_path: Pa
     assert frame(lake, ACTIVITIES).height == expected
     versions = lake.catalog.lineage.versions("trusted.erp_activities")
     assert len({v.version for v in versions}) == 6, "six commits, none lost"
+
+
+def test_small_ingests_of_a_dataset_share_one_commit_with_the_same_rows(
+    local_lake: Lake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batching is an optimisation only: the rows equal those of one commit per ingest,
+    the later file still wins on a key, and lineage names every ingest."""
+    from agrolake.landing import process_landing
+    from agrolake.settings import Settings
+
+    def renamed(text: str, prefix: str, lines: int) -> str:
+        """The same activities (same keys) under another parcel name, in the first lines."""
+        import csv
+
+        header, *rows = list(csv.reader(io.StringIO(text)))
+        for row in rows[:lines]:
+            row[2] = f"{prefix} {row[2]}"
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows([header, *rows])
+        return out.getvalue()
+
+    first = write_activities(tmp_path / "a.csv", rows=40, seed=7).read_text()
+    second = write_activities(tmp_path / "b.csv", rows=40, seed=8).read_text()
+    files = {  # later files correct earlier ones: same keys, another parcel name
+        "actividades_1.csv": first,
+        "actividades_2.csv": renamed(first, "CORREGIDA", 40),
+        "actividades_3.csv": second,
+        "actividades_4.csv": renamed(second, "OTRA", 20),
+    }
+
+    def trusted_rows(target: Lake) -> pl.DataFrame:
+        for key, text in files.items():
+            land(target, key, text.encode())
+        process_landing(target)
+        summary = process_trusted(target)
+        assert len(summary.ingests) == 4
+        return frame(target, ACTIVITIES).drop("_ingest_id", "_ingested_at").sort(pl.all())
+
+    lake = local_lake
+    batched = trusted_rows(lake)
+    [version] = lake.catalog.lineage.versions("trusted.erp_activities")
+    assert len(version.added) == 4, "one commit, naming the four ingests"
+    assert batched.height == 80, "one row per key: 40 activities in each of two plans"
+
+    monkeypatch.setattr("agrolake.trusted.BATCH_INGESTS", 1)
+    other = Lake(Settings(home=tmp_path / "one-by-one"))
+    other.init()
+    one_by_one = trusted_rows(other)
+    assert len(other.catalog.lineage.versions("trusted.erp_activities")) == 4
+    assert batched.equals(one_by_one)
+
+
+def _raw_activities(lake: Lake, lines: list[str], encoding: str = "utf-8") -> dict[str, Any]:
+    """Land an activities CSV and take it to raw; its ingest row."""
+    from agrolake.landing import process_landing
+
+    land(lake, "actividades.csv", ("\n".join(lines) + "\n").encode(encoding))
+    process_landing(lake)
+    [ingest] = lake.catalog.find(status=RAW)
+    return ingest
+
+
+def test_cleaning_by_value_writes_the_rows_of_the_row_wise_cleaning(
+    local_lake: Lake, tmp_path: Path
+) -> None:
+    """Same valid rows (order, new columns) and quarantine as cleaning every row."""
+    from dataclasses import replace
+
+    from polars.testing import assert_frame_equal
+
+    from agrolake.contracts import get_contract
+    from agrolake.trusted import _read, _spool_raw, clean_ingest
+
+    body = write_activities(tmp_path / "a.csv", rows=60, seed=9).read_text().splitlines()
+    lines = [body[0] + ",Operario "] + [f"{line}, Juan {i % 3} " for i, line in enumerate(body[1:])]
+    lines += [lines[5], lines[7].replace("/", "-", 1), "31/02/2024" + lines[9][10:]]
+    lines += ["NP,PODA,x,44-08-0-0-1-68-01,", lines[5].replace(" - ", "-")]
+    ingest = _raw_activities(local_lake, lines)
+    contract = get_contract("erp.activities")
+    [table] = contract.trusted
+    assert table.by_value is not None
+    raw = _read(_spool_raw(local_lake, ingest, tmp_path), ingest["details"] or {}, table)
+    fast = clean_ingest(local_lake, contract, table, ingest, raw)
+    rows = clean_ingest(local_lake, contract, replace(table, by_value=None), ingest, raw)
+    assert fast.quarantined.height >= 3 and "operario" in fast.valid.columns
+    assert fast.valid.height < len(lines) - 1 - fast.rows_quarantined  # a duplicate key
+    assert_frame_equal(fast.valid, rows.valid)
+    assert_frame_equal(fast.quarantined, rows.quarantined)
+
+
+def test_local_raw_objects_are_read_in_place(
+    local_lake: Lake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import agrolake.trusted
+
+    def no_copy(*args: object) -> Path:
+        raise AssertionError("a UTF-8 raw object on the local backend is read in place")
+
+    monkeypatch.setattr(agrolake.trusted, "_spool_raw", no_copy)
+    lines = write_activities(tmp_path / "a.csv", rows=20, seed=3).read_text().splitlines()
+    _raw_activities(local_lake, lines)
+    summary = process_trusted(local_lake)
+    assert not summary.failed and frame(local_lake, ACTIVITIES).height == summary.writes[0].rows
+
+
+def test_a_csv_in_another_encoding_reaches_trusted_and_leaves_raw_as_it_was(lake: Lake) -> None:
+    lines = ["FECHA;TAREA-PRODUCTO-DOSIS;PARCELA;RECINTO ID"]
+    task = "FERTIRRIGACIÓN - UREA 46% - 40 kg/ha"
+    lines += [f"0{d}/03/2024;{task};CAÑADA {d};44-4-0-0-34-134-{d}" for d in range(1, 8)]
+    ingest = _raw_activities(lake, lines, encoding="cp1252")
+    # The detector may name another single-byte code page: the text is read as it says.
+    encoding = (ingest["details"] or {}).get("encoding")
+    assert encoding not in (None, "utf-8")
+    raw_before = sorted(o.key for o in lake.store.list("raw"))
+
+    summary = process_trusted(lake)
+
+    assert not summary.failed
+    activities = frame(lake, ACTIVITIES)
+    as_read = {f"CAÑADA {d}".encode("cp1252").decode(encoding) for d in range(1, 8)}
+    assert set(activities["parcel_name"]) == as_read
+    assert set(activities["task_name"]) == {"FERTIRRIGACIÓN".encode("cp1252").decode(encoding)}
+    assert sorted(o.key for o in lake.store.list("raw")) == raw_before

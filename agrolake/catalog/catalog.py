@@ -245,6 +245,18 @@ class Catalog:
             ).all()
         return [dict(r._mapping) for r in rows]
 
+    def release(self, ingest_ids: Sequence[str], worker: str) -> None:
+        """Give back stage claims the worker will not work on now (free at once)."""
+        if not ingest_ids:
+            return
+        with translated_errors(self.url, "release"), self.engine.begin() as conn:
+            conn.execute(
+                update(ingests)
+                .where(ingests.c.ingest_id.in_(list(ingest_ids)))
+                .where(ingests.c.claimed_by == worker)
+                .values(lease_until=None, updated_at=utcnow())
+            )
+
     def finish(
         self, ingest_id: str, worker: str, status: str, *, from_status: str = CLAIMED, **fields: Any
     ) -> bool:

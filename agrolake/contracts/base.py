@@ -20,7 +20,7 @@ import polars as pl
 from agrolake.errors import FileRejected
 from agrolake.naming import normalise
 from agrolake.readers import FileSample, Table
-from agrolake.transforms import CleanOptions
+from agrolake.transforms import ByValue, CleanOptions
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,8 @@ class TrustedTable:
     ``clean`` is a pure transform from raw text columns to the trusted columns
     plus ``_errors`` (the row's failed checks); ``key`` is the business key
     (MERGE on it, the latest ingest winning) or empty (rows replaced per ingest,
-    never deduplicated across rows).
+    never deduplicated across rows). ``by_value``, when the cleaning is
+    separable by column, lets trusted run it once per distinct value.
     """
 
     id: str
@@ -65,6 +66,7 @@ class TrustedTable:
     key: tuple[str, ...] = ()
     partition_by: tuple[str, ...] = ()
     evolution: str = "New columns are kept as nullable text columns."
+    by_value: ByValue | None = None
 
 
 @dataclass(frozen=True)

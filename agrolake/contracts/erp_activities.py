@@ -1,7 +1,7 @@
 """PYSTACIL field app export: dated tasks per enclosure."""
 
 from agrolake.contracts.base import DatasetContract, TableContract, TrustedTable
-from agrolake.transforms import ACTIVITIES_SCHEMA, clean_activities
+from agrolake.transforms import ACTIVITIES_BY_VALUE, ACTIVITIES_SCHEMA, clean_activities
 
 CONTRACT = DatasetContract(
     id="erp.activities",
@@ -23,6 +23,7 @@ CONTRACT = DatasetContract(
             ACTIVITIES_SCHEMA,
             key=("enclosure_id", "activity_date", "task"),
             partition_by=("year",),
+            by_value=ACTIVITIES_BY_VALUE,
         ),
     ),
 )

@@ -15,15 +15,18 @@ Typical use::
     quarantine = quarantined_rows(cleaned, "erp.parcels")
 """
 
+from agrolake.transforms.by_value import ByValue, Split, split_by_value, split_rows
 from agrolake.transforms.common import (
     ERRORS,
     ERRORS_DTYPE,
     ROW,
     CleanOptions,
+    match_sources,
     quarantined_rows,
     valid_rows,
 )
 from agrolake.transforms.erp import (
+    ACTIVITIES_BY_VALUE,
     ACTIVITIES_SCHEMA,
     PARCELS_SCHEMA,
     TREATMENTS_SCHEMA,
@@ -48,6 +51,7 @@ from agrolake.transforms.weather import (
 )
 
 __all__ = [
+    "ACTIVITIES_BY_VALUE",
     "ACTIVITIES_SCHEMA",
     "ERRORS",
     "ERRORS_DTYPE",
@@ -61,7 +65,9 @@ __all__ = [
     "WEATHER_DAILY_PARTITION",
     "WEATHER_DAILY_SCHEMA",
     "WINE_QUALITY_SCHEMA",
+    "ByValue",
     "CleanOptions",
+    "Split",
     "clean_activities",
     "clean_aemet_daily",
     "clean_ndvi_files",
@@ -70,6 +76,9 @@ __all__ = [
     "clean_parcels",
     "clean_treatments",
     "clean_wine_quality",
+    "match_sources",
     "quarantined_rows",
+    "split_by_value",
+    "split_rows",
     "valid_rows",
 ]

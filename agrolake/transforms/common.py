@@ -129,16 +129,23 @@ def conform(raw: pl.LazyFrame, sources: Iterable[str]) -> pl.LazyFrame:
     asks for are dropped, lineage columns kept.
     """
     present = raw.collect_schema().names()
-    by_name: dict[str, str] = {}
-    for column in present:
-        by_name.setdefault(normalise(column), column)
     columns = [pl.col(c) for c in LINEAGE if c in present]
-    for source in dict.fromkeys(sources):
-        found = by_name.get(normalise(source))
+    for source, found in match_sources(present, sources).items():
         # Cast, not trust: a reader that inferred a number still gives us text.
         value = pl.col(found).cast(pl.String) if found else pl.lit(None, pl.String)
         columns.append(value.alias(_RAW + source))
     return raw.select(columns)
+
+
+def match_sources(present: Iterable[str], sources: Iterable[str]) -> dict[str, str | None]:
+    """The column of ``present`` that plays each source (None when absent), as ``conform`` matches.
+
+    Headers match trimmed, unquoted and in any case; of two that match, the first wins.
+    """
+    by_name: dict[str, str] = {}
+    for column in present:
+        by_name.setdefault(normalise(column), column)
+    return {source: by_name.get(normalise(source)) for source in dict.fromkeys(sources)}
 
 
 def clean_text(value: pl.Expr) -> pl.Expr:

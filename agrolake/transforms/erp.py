@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from agrolake.transforms.by_value import ByValue
 from agrolake.transforms.common import (
     DEFAULT_OPTIONS,
     CleanOptions,
@@ -156,6 +157,17 @@ ACTIVITY_FIELDS = (
         parser=parse_enclosure_id,
         kind=ENCLOSURE_KIND,
     ),
+)
+
+# Every activity column is cleaned from one raw column alone: the year from the
+# date, the task's parts from the task. Pinned by the by-value tests.
+ACTIVITIES_BY_VALUE = ByValue(
+    {
+        "FECHA": ("activity_date", "year"),
+        "TAREA-PRODUCTO-DOSIS": ("task", "task_name", "product", "dose"),
+        "PARCELA": ("parcel_name",),
+        "RECINTO ID": (ENCLOSURE_ID,),
+    }
 )
 
 PARCELS_SCHEMA = schema_for("erp.parcels", PARCEL_FIELDS)

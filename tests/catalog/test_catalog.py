@@ -111,3 +111,20 @@ def test_unreachable_catalog_names_it_without_password(tmp_path) -> None:  # typ
     with pytest.raises(CatalogError) as error:
         Catalog(url).migrate()
     assert "pa55word" not in str(error.value) and "***" in str(error.value)
+
+
+def test_head_revision_is_alembics_head(catalog: Catalog) -> None:
+    """The quick "already migrated" check reads the head from the file names."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import text
+
+    from agrolake.catalog.database import MIGRATIONS, at_head, head_revision
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert head_revision() == ScriptDirectory.from_config(config).get_current_head()
+    assert at_head(catalog.engine)
+    with catalog.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+    assert not at_head(catalog.engine)

@@ -1,0 +1,42 @@
+"""Prefect events for new table versions: ``agrolake.table.updated``.
+
+Deployments trigger on them (the retraining deployment in prefect.yaml matches
+``agrolake.table.refined.ml_wine_quality``). The resource id names the table, so a
+trigger can match one table; the version travels as a label and in the payload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol
+
+from prefect.events import emit_event
+
+TABLE_UPDATED = "agrolake.table.updated"
+
+
+class TableWrite(Protocol):
+    """What a library summary says of a table version it wrote (``agrolake.trusted.TableWrite``;
+    not imported, so a flow that writes nothing does not load polars to say so)."""
+
+    table: str
+    version: int
+    rows: int
+
+
+def table_resource_id(table: str) -> str:
+    return f"agrolake.table.{table}"
+
+
+def publish_table_versions(writes: Iterable[TableWrite]) -> None:
+    for write in writes:
+        emit_event(
+            event=TABLE_UPDATED,
+            resource={
+                "prefect.resource.id": table_resource_id(write.table),
+                "prefect.resource.name": write.table,
+                "agrolake.table": write.table,
+                "agrolake.version": str(write.version),
+            },
+            payload={"table": write.table, "version": write.version, "rows": write.rows},
+        )
