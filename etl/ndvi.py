@@ -4,7 +4,7 @@
 (weekly). Needs ``AGROLAKE_NDVI_URL`` and ``AGROLAKE_NDVI_TOKEN``. Each enclosure
 is asked from the day after its last NDVI to yesterday (``since`` forces the
 first day, ``until`` the last). An enclosure that fails lands nothing; the run
-then fails with the reason, after the others are landed and processed.
+fails with the reason after the others are landed and taken through the lake.
 """
 
 from __future__ import annotations
@@ -13,39 +13,43 @@ from datetime import date
 from typing import Any
 
 from prefect import flow, task
-from prefect.states import State
 
-from agrolake.apis import fetch_ndvi as fetch_into_landing
-from agrolake.errors import AgrolakeError
-from agrolake.lake import open_lake
-from agrolake.pipeline import run_all
-from etl.outcome import exit_on_failure, outcome
-from etl.report import report
+from agrolake.errors import ApiError
+from etl.hooks import NOTIFY
+from etl.landing import land_pending_files
+from etl.refined import refine_changed_tables
+from etl.report import report, run_main
+from etl.trusted import trust_raw_ingests
 
 
-@task(name="fetch-ndvi-and-process")
-def fetch_and_process(since: date | None, until: date | None, process: bool) -> dict[str, Any]:
-    try:
-        with open_lake() as lake:
-            summary = fetch_into_landing(lake, since=since, until=until)
-            for line in summary.lines():
-                report(line)
-            if process:
-                for line in run_all(lake).lines():
-                    report(line)
-    except AgrolakeError as exc:
-        return {"error": exc.message}
+@task(name="fetch-ndvi")
+def fetch_into_landing(since: date | None, until: date | None) -> dict[str, Any]:
+    # Requests are retried one by one in the library: no task retries.
+    from agrolake.apis import fetch_ndvi as fetch  # in the task: see etl/landing.py
+    from agrolake.lake import open_lake
+
+    with open_lake() as lake:
+        summary = fetch(lake, since=since, until=until)
+    for line in summary.lines():
+        report(line)
     failure = summary.failure()
     return {**summary.as_dict(), "error": failure.message if failure else None}
 
 
-@flow(name="ndvi", log_prints=False)
+@flow(name="ndvi", log_prints=False, on_failure=NOTIFY, on_crashed=NOTIFY)
 def fetch_ndvi(
     since: date | None = None, until: date | None = None, process: bool = True
-) -> dict[str, Any] | State:
-    """Land each enclosure's new NDVI from the service, then process the lake."""
-    return outcome(fetch_and_process(since, until, process))
+) -> dict[str, Any]:
+    """Land each enclosure's new NDVI from the service, then take it through the lake."""
+    fetched = fetch_into_landing(since, until)
+    if process and fetched["landed"]:
+        land_pending_files()
+        trust_raw_ingests()
+        refine_changed_tables()
+    if fetched["error"]:
+        raise ApiError(fetched["error"])
+    return fetched
 
 
 if __name__ == "__main__":
-    exit_on_failure(fetch_ndvi(return_state=True))
+    run_main(fetch_ndvi)
