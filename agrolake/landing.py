@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 
 REASON_SUFFIX = ".reason.json"
 MAX_ATTEMPTS = 3
+#: A file that failed on storage or catalog trouble waits this long before the next
+#: attempt, so a flow that goes round again at once does not use up its attempts.
+RETRY_AFTER = timedelta(seconds=30)
 CONTENT_TYPES = {
     "csv": "text/csv",
     "json": "application/json",
@@ -148,7 +151,9 @@ def land_one(lake: Lake, claim: Claim, spool: Path) -> Outcome:
         return _land(lake, claim, spool)
     except AgrolakeError as exc:
         # Storage or catalog trouble: the claim stays, so the file is tried again later.
-        lake.catalog.finish_attempt(claim.ingest_id, lake.worker, exc.message)
+        lake.catalog.finish_attempt(
+            claim.ingest_id, lake.worker, exc.message, retry_after=RETRY_AFTER
+        )
         return Outcome(claim.ingest_id, claim.obj.key, "retry", claim.obj.size, reason=exc.message)
 
 

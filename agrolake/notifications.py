@@ -11,6 +11,7 @@ import logging
 import smtplib
 from dataclasses import asdict, dataclass
 from email.message import EmailMessage
+from urllib.parse import urlsplit
 
 import httpx
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
@@ -57,10 +58,15 @@ def notify_failure(settings: NotificationSettings, notice: FailureNotice) -> lis
     """Send ``notice`` on every configured channel; the channels that failed."""
     failed = []
     if settings.notify_webhook_url:
+        url = settings.notify_webhook_url.get_secret_value()
         try:
-            _post(settings.notify_webhook_url, notice)
-        except httpx.HTTPError as exc:
-            log.warning("failure webhook %s not reached: %s", settings.notify_webhook_url, exc)
+            _post(url, notice)
+        except httpx.HTTPStatusError as exc:
+            log.warning("failure webhook on %s answered %s", _host(url), exc.response.status_code)
+            failed.append("webhook")
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            # The URL's path is a secret (Slack-style tokens): name the host only.
+            log.warning("failure webhook on %s not reached: %s", _host(url), type(exc).__name__)
             failed.append("webhook")
     if settings.notify_email_to:
         try:
@@ -69,6 +75,10 @@ def notify_failure(settings: NotificationSettings, notice: FailureNotice) -> lis
             log.warning("failure email via %s not sent: %s", settings.smtp_host, exc)
             failed.append("email")
     return failed
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).netloc.rsplit("@", 1)[-1] or "an invalid URL"
 
 
 def _transient(exc: BaseException) -> bool:

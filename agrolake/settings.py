@@ -316,10 +316,10 @@ class NotificationSettings(BaseSettings):
         env_prefix="AGROLAKE_", env_file=".env", extra="ignore", frozen=True
     )
 
-    notify_webhook_url: str | None = Field(
+    notify_webhook_url: SecretStr | None = Field(
         None,
         description="Failed flow runs POST a JSON notice here (Slack/Mattermost-style "
-        '"text" plus flow, reason and run URL).',
+        '"text" plus flow, reason and run URL). A secret: such URLs carry their token.',
     )
     notify_email_to: str | None = Field(
         None, description="Failed flow runs are also mailed to these comma-separated addresses."

@@ -136,7 +136,13 @@ def _trust_batch(
             for table in contract.trusted
         ]
     except AgrolakeError as exc:
-        _failed(lake, [ingest for ingest, _ in cleaned], exc.message, summary)
+        if len(cleaned) == 1:
+            _failed(lake, [cleaned[0][0]], exc.message, summary)
+            return
+        # One ingest must not hold back the others: write them one by one, so only
+        # the one that cannot be written fails (and waits for a later run).
+        for ingest, _ in cleaned:
+            _trust_batch(lake, [ingest], spool, summary)
         return
     for ingest, tables in cleaned:
         stats = {
@@ -357,7 +363,7 @@ def write_ingests(
         ref.sql_name, version, "merge" if table.key else "replace",
         rows=rows, quarantined=rows_quarantined, ingests=ids,
     )  # fmt: skip
-    return TableWrite(ref.sql_name, version, valid.height, rows_quarantined)
+    return TableWrite(ref.sql_name, version, rows, rows_quarantined)
 
 
 def _ingests_in(ids: list[str]) -> str:

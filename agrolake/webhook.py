@@ -88,10 +88,8 @@ def create_app(token: str, landing_bucket: str, wake: Wake) -> Starlette:
         given = request.headers.get("authorization", "").encode()
         if not hmac.compare_digest(given, expected):
             return _error(401, "missing or wrong bearer token")
-        if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
-            return _error(413, f"body over {MAX_BODY_BYTES} bytes")
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
+        body = await _read_capped(request)
+        if body is None:
             return _error(413, f"body over {MAX_BODY_BYTES} bytes")
         try:
             events = parse_notification(json.loads(body))
@@ -122,6 +120,19 @@ def create_app(token: str, landing_bucket: str, wake: Wake) -> Starlette:
         ],
         lifespan=lifespan,
     )
+
+
+async def _read_capped(request: Request) -> bytes | None:
+    """The body, or None past MAX_BODY_BYTES (checked as it streams: a chunked
+    request has no Content-Length to trust)."""
+    if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            return None
+    return bytes(body)
 
 
 def _error(status: int, message: str) -> JSONResponse:

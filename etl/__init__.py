@@ -14,7 +14,15 @@ import sys
 # own SQLite file ("database is locked" tracebacks on every run).
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
+_CONSOLE_LEVELS = (
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL",
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_FLOW_RUNS_LEVEL",
+)
 _VERBOSE = any(arg in ("-v", "--verbose") for arg in sys.argv[1:])
-if not _VERBOSE and "PREFECT_LOGGING_LEVEL" not in os.environ:
-    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
-    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_FLOW_RUNS_LEVEL", "CRITICAL")
+if _VERBOSE:
+    # Also over a quiet level inherited from a parent that imported this package.
+    for name in _CONSOLE_LEVELS:
+        os.environ[name] = "INFO"
+elif "PREFECT_LOGGING_LEVEL" not in os.environ:
+    for name in _CONSOLE_LEVELS:
+        os.environ.setdefault(name, "CRITICAL")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from prefect.cache_policies import NO_CACHE
 from prefect.settings import PREFECT_UI_URL
 
 from agrolake.errors import AgrolakeError
@@ -43,3 +44,15 @@ def retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
     except Exception:
         return True
     return False
+
+
+#: ``@task(name=…, **ZONE_TASK)``: the options of every task that moves data between
+#: zones. No cache: a task that lands or cleans must run each time it is called (with
+#: PREFECT_RESULTS_PERSIST_BY_DEFAULT a second landing pass would otherwise replay
+#: the first's result); retries only for transient errors.
+ZONE_TASK: dict[str, Any] = {
+    "cache_policy": NO_CACHE,
+    "retries": 2,
+    "retry_delay_seconds": 10,
+    "retry_condition_fn": retry_if_transient,
+}

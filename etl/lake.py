@@ -10,13 +10,11 @@ from prefect import flow, task
 from agrolake.lake import open_lake
 from agrolake.pipeline import run_all
 from etl.events import publish_table_versions
-from etl.hooks import NOTIFY, retry_if_transient
+from etl.hooks import NOTIFY, ZONE_TASK
 from etl.report import landing_progress, report, run_main
 
 
-@task(
-    name="run-every-zone", retries=2, retry_delay_seconds=10, retry_condition_fn=retry_if_transient
-)
+@task(name="run-every-zone", **ZONE_TASK)
 def run_every_zone() -> dict[str, object]:
     with open_lake() as lake, landing_progress() as progress:
         summary = run_all(lake, on_listed=progress.on_listed, on_outcome=progress.on_outcome)

@@ -11,19 +11,15 @@ goes round again while files keep arriving.
 from __future__ import annotations
 
 from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
 
-from etl.hooks import NOTIFY, retry_if_transient
+from etl.hooks import NOTIFY, ZONE_TASK
 from etl.refined import refine_changed_tables
 from etl.report import landing_progress, report, run_main
 from etl.trusted import trust_raw_ingests
 
 
-@task(
-    name="land-pending-files",
-    retries=2,
-    retry_delay_seconds=10,
-    retry_condition_fn=retry_if_transient,
-)
+@task(name="land-pending-files", **ZONE_TASK)
 def land_pending_files(max_files: int | None = None) -> dict[str, int]:
     # The library is imported in the task, not at the top: a run that finds nothing
     # to do then starts in about half the time (docs/orchestration.md, cold start).
@@ -41,6 +37,15 @@ def land_pending_files(max_files: int | None = None) -> dict[str, int]:
     return dict(summary.counts)
 
 
+@task(name="count-ingests-awaiting-trusted", cache_policy=NO_CACHE)
+def ingests_awaiting_trusted() -> int:
+    from agrolake.catalog import RAW
+    from agrolake.lake import open_lake
+
+    with open_lake() as lake:
+        return lake.catalog.count_by_status().get(RAW, 0)
+
+
 @flow(name="landing", log_prints=False, on_failure=NOTIFY, on_crashed=NOTIFY)
 def landing(max_files: int | None = None, downstream: bool = False) -> dict[str, int]:
     """Move every pending landing file to raw, or to invalid with its reason; with
@@ -51,13 +56,17 @@ def landing(max_files: int | None = None, downstream: bool = False) -> dict[str,
         counts = land_pending_files(max_files)
         for status, n in counts.items():
             totals[status] = totals.get(status, 0) + n
-        # The first pass also picks up raw ingests an interrupted run left behind.
-        if downstream and (first or counts.get("raw")):
-            trust_raw_ingests()
-            refine_changed_tables()
+        # Raw ingests an interrupted run left behind are picked up too; a run that
+        # finds nothing anywhere loads neither polars nor delta-rs.
+        if downstream and (counts.get("raw") or (first and ingests_awaiting_trusted())):
+            written = trust_raw_ingests()
+            if written:
+                refine_changed_tables()
         # Landing itself loops until nothing is claimable; another pass is only worth
-        # it when the zones downstream took a while and more files may have come.
-        if max_files is not None or not downstream or not counts:
+        # it when files moved (not only retries, which wait) and the zones downstream
+        # took a while, so more files may have come.
+        moved = any(counts.get(s) for s in ("raw", "invalid", "duplicate"))
+        if max_files is not None or not downstream or not moved:
             return totals
         first = False
 

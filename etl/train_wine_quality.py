@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
 
 from agrolake.lake import open_lake
 from agrolake.ml.retrain import retrain_if_needed
@@ -18,7 +19,7 @@ from etl.hooks import NOTIFY
 from etl.report import report, run_main
 
 
-@task(name="train-and-gate")
+@task(name="train-and-gate", cache_policy=NO_CACHE)
 def train_and_gate(estimator: str, params: dict[str, Any], only_if_new: bool) -> dict[str, Any]:
     with open_lake() as lake:
         if only_if_new:

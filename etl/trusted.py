@@ -8,16 +8,11 @@ from __future__ import annotations
 from prefect import flow, task
 
 from etl.events import publish_table_versions
-from etl.hooks import NOTIFY, retry_if_transient
+from etl.hooks import NOTIFY, ZONE_TASK
 from etl.report import report, run_main
 
 
-@task(
-    name="trust-raw-ingests",
-    retries=2,
-    retry_delay_seconds=10,
-    retry_condition_fn=retry_if_transient,
-)
+@task(name="trust-raw-ingests", **ZONE_TASK)
 def trust_raw_ingests() -> dict[str, int]:
     from agrolake.lake import open_lake  # in the task: see etl/landing.py
     from agrolake.trusted import process_trusted

@@ -11,6 +11,8 @@ not one per file (the seed's design, which its team dropped as too slow).
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 import uvicorn
@@ -30,6 +32,10 @@ from agrolake.settings import Settings
 from agrolake.webhook import create_app
 
 _NOT_STARTED = [StateType.SCHEDULED, StateType.PENDING]
+#: A Scheduled run counts as waiting only if it is due now (not one set for tomorrow),
+#: a Pending one only if recent (not one a dead worker left behind).
+_DUE_WITHIN = timedelta(seconds=10)
+_PENDING_FOR_AT_MOST = timedelta(minutes=5)
 
 
 async def _deployment_id(name: str) -> UUID:
@@ -46,19 +52,30 @@ async def _deployment_id(name: str) -> UUID:
 
 
 async def queue_run_unless_waiting(deployment_id: UUID) -> UUID | None:
-    """A new flow run of the deployment, unless one has not started yet."""
+    """A new flow run of the deployment, unless one is about to start."""
     async with get_client() as client:
-        waiting = await client.read_flow_runs(
+        candidates = await client.read_flow_runs(
             deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
             flow_run_filter=FlowRunFilter(
                 state=FlowRunFilterState(type=FlowRunFilterStateType(any_=_NOT_STARTED))
             ),
-            limit=1,
+            limit=20,
         )
-        if waiting:
+        now = datetime.now(UTC)
+        if any(_about_to_start(run, now) for run in candidates):
             return None
         run = await client.create_flow_run_from_deployment(deployment_id, tags=["s3-event"])
         return run.id
+
+
+def _about_to_start(run: Any, now: datetime) -> bool:
+    state = run.state
+    if state is None:
+        return False
+    if state.type == StateType.SCHEDULED:
+        due = run.expected_start_time or state.timestamp
+        return bool(due is None or due <= now + _DUE_WITHIN)
+    return bool(state.timestamp and state.timestamp >= now - _PENDING_FOR_AT_MOST)
 
 
 def serve(settings: Settings, host: str, port: int) -> None:

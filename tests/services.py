@@ -61,6 +61,24 @@ class ServiceStartError(RuntimeError):
     """A service did not come up; the message carries the tail of its log."""
 
 
+class _Service:
+    """A started service is a context manager that stops it."""
+
+    def stop(self, timeout: float = 30.0) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
 def _spawn(
     argv: Sequence[str], workdir: Path, env: Mapping[str, str], log: IO[bytes]
 ) -> subprocess.Popen[bytes]:
@@ -131,7 +149,7 @@ def _weed_binary() -> str:
 
 
 @dataclass
-class S3Server:
+class S3Server(_Service):
     """A running ``weed mini`` process; S3 at :attr:`endpoint_url` with enforced credentials."""
 
     endpoint_url: str
@@ -179,17 +197,6 @@ class S3Server:
                 for sock in Path("/tmp").glob(f"seaweedfs-*-{p}.sock"):
                     if sock.is_socket():
                         sock.unlink(missing_ok=True)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:
@@ -370,7 +377,7 @@ def _is_gone(proc: psutil.Process) -> bool:
 
 
 @dataclass
-class PostgresServer:
+class PostgresServer(_Service):
     """A running PostgreSQL 16 (pgserver wheel), reachable only through a unix socket.
 
     Authentication is ``trust`` for user ``postgres``. :attr:`url` is an SQLAlchemy URL
@@ -449,17 +456,6 @@ class PostgresServer:
                 time.sleep(0.1)
         raise RuntimeError(f"postmaster {self.pid} ({self.pgdata}) survived SIGKILL")
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
 
 def start_postgres(workdir: Path) -> PostgresServer:
     """Init and start PostgreSQL with its data in ``workdir/pgdata`` (~1 s).
@@ -522,7 +518,7 @@ def _free_port() -> int:
 
 
 @dataclass
-class MlflowServer:
+class MlflowServer(_Service):
     """A running MLflow tracking server (lean: one uvicorn process; or ``mlflow server``).
 
     :attr:`startup_seconds` is the time from launch (including the schema migration of a
@@ -569,17 +565,6 @@ class MlflowServer:
                     if value := child.environ().get("_MLFLOW_HUEY_STORAGE_PATH"):
                         found.add(Path(value))
         return sorted(found)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def _wait_http_ok(server: MlflowServer, path: str, timeout: float) -> None:
@@ -693,7 +678,7 @@ def start_mlflow(
 
 
 @dataclass
-class PrefectServer:
+class PrefectServer(_Service):
     """A running ``prefect server start`` (SQLite database in its workdir)."""
 
     api_url: str
@@ -716,17 +701,6 @@ class PrefectServer:
         atexit.unregister(self.stop)
         _stop_group(self._proc, timeout)
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
 
 def _stop_group(proc: subprocess.Popen[bytes], timeout: float) -> None:
     if proc.poll() is None:
@@ -742,6 +716,12 @@ def _prefect_cli() -> str:
     return str(Path(sys.executable).parent / "prefect")
 
 
+def _without_prefect_logging(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` without logging levels a test process may carry (importing ``etl`` sets
+    quiet console levels in its own environment): services log at Prefect's defaults."""
+    return {k: v for k, v in env.items() if not k.startswith("PREFECT_LOGGING_")}
+
+
 def start_prefect_server(workdir: Path, *, timeout: float = 120.0) -> PrefectServer:
     """Start ``prefect server start`` on 127.0.0.1 and a free port; return once
     ``GET /api/health`` answers."""
@@ -753,7 +733,7 @@ def start_prefect_server(workdir: Path, *, timeout: float = 120.0) -> PrefectSer
     log_path = workdir / "prefect-server.log"
     port = _free_port()
     env = {
-        **os.environ,
+        **_without_prefect_logging(os.environ),
         "PREFECT_HOME": str(home),
         "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{workdir / 'prefect.db'}",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -828,7 +808,7 @@ def start_prefect_worker(
     workdir.mkdir(parents=True, exist_ok=True)
     log_path = workdir / f"worker-{name}.log"
     full_env = {
-        **os.environ,
+        **_without_prefect_logging(os.environ),
         **env,
         **server.client_env(),
         "PREFECT_WORKER_QUERY_SECONDS": str(query_seconds),

@@ -176,16 +176,16 @@ def test_awkward_keys_are_sanitised_in_zone_keys(
 def test_a_reader_crash_rejects_the_file_and_the_batch_goes_on(
     local_lake: Lake, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    import agrolake.landing
+    import agrolake.readers
 
-    real = agrolake.landing.read_sample
+    real = agrolake.readers.read_sample
 
     def fragile(path: Path, name: str):  # type: ignore[no-untyped-def]
         if name == "raro.csv":
             raise IndexError("list index out of range")
         return real(path, name)
 
-    monkeypatch.setattr(agrolake.landing, "read_sample", fragile)
+    monkeypatch.setattr(agrolake.readers, "read_sample", fragile)  # landing imports it per file
     land(local_lake, "raro.csv", b"a,b\n1,2\n")
     land(local_lake, "vino.csv", write_wine_quality(tmp_path / "w.csv", rows=5).read_bytes())
 

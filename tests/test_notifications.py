@@ -124,11 +124,17 @@ def test_failure_goes_to_the_webhook_and_by_email(
     assert "Run page: http://127.0.0.1:4200/runs/flow-run/1234" in content
 
 
-def test_unreachable_channels_are_reported_not_raised() -> None:
+def test_unreachable_channels_are_reported_not_raised(caplog: pytest.LogCaptureFixture) -> None:
     settings = NotificationSettings(
-        notify_webhook_url="http://127.0.0.1:9/hook", notify_email_to="a@b.c", smtp_port=9
+        notify_webhook_url="http://127.0.0.1:9/hooks/T0KEN-SECRET",
+        notify_email_to="a@b.c",
+        smtp_port=9,
     )
     assert notify_failure(settings, NOTICE) == ["webhook", "email"]
+    # Webhook URLs carry their token in the path: the log names the host only.
+    assert "127.0.0.1:9" in caplog.text and "T0KEN-SECRET" not in caplog.text
+    broken = NotificationSettings(notify_webhook_url="http://")
+    assert notify_failure(broken, NOTICE) == ["webhook"]
 
 
 @pytest.mark.slow

@@ -13,16 +13,16 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 
 from agrolake.lake import Lake
 from agrolake.reports import status
 from agrolake.samples import write_activities, write_wine_quality
-from agrolake.settings import Settings
 from tests.conftest import s3_env
 from tests.services import (
     PostgresServer,
@@ -109,21 +109,12 @@ def deployments(prefect_server: PrefectServer) -> dict[str, str]:
 
 @pytest.fixture
 def lake_env(s3_server: S3Server, postgres: PostgresServer, tmp_path: Path) -> dict[str, str]:
-    """A fresh lake on S3 + PostgreSQL, as the workers' environment."""
+    """A fresh lake on S3 + PostgreSQL, as the workers' environment (overrides the
+    conftest fixture, so its `lake` is this one)."""
     env = s3_env(s3_server, f"o{secrets.token_hex(5)}")
     env["AGROLAKE_CATALOG_URL"] = postgres.create_database(f"o{secrets.token_hex(6)}")
     env["AGROLAKE_HOME"] = str(tmp_path / "home")  # MLflow's embedded store for retraining
     return env
-
-
-@pytest.fixture
-def lake(lake_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Lake]:
-    for name, value in lake_env.items():
-        monkeypatch.setenv(name, value)
-    found = Lake(Settings())
-    found.init()
-    yield found
-    found.close()
 
 
 @pytest.fixture
@@ -207,6 +198,35 @@ def diagnose(workers: list[PrefectWorker], lake: Lake) -> Callable[[], str]:
 # ---------------------------------------------------------------- tests
 
 
+def test_a_wake_queues_one_run_and_ignores_runs_not_due(
+    prefect_server: PrefectServer, deployments: dict[str, str]
+) -> None:
+    """No worker serves the pool here, so queued runs stay Scheduled."""
+    import asyncio
+
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from etl.webhook import queue_run_unless_waiting
+
+    deployment = deployments["landing/on-upload"]
+    tomorrow = api(prefect_server, "POST", f"/deployments/{deployment}/create_flow_run", {
+        "state": {"type": "SCHEDULED", "state_details": {
+            "scheduled_time": (datetime.now(UTC).replace(microsecond=0)
+                               + timedelta(days=1)).isoformat()}},
+    })["id"]  # fmt: skip
+    created: list[str] = [tomorrow]
+    try:
+        with temporary_settings({PREFECT_API_URL: prefect_server.api_url}):
+            first = asyncio.run(queue_run_unless_waiting(UUID(deployment)))
+            assert first is not None, "a run set for tomorrow does not count as waiting"
+            created.append(str(first))
+            again = asyncio.run(queue_run_unless_waiting(UUID(deployment)))
+            assert again is None, "the run just queued has not started: no second one"
+    finally:
+        for run in created:
+            api(prefect_server, "DELETE", f"/flow_runs/{run}")
+
+
 def test_an_upload_with_any_s3_client_reaches_trusted_and_retrains(
     prefect_server: PrefectServer,
     deployments: dict[str, str],
@@ -230,11 +250,13 @@ def test_an_upload_with_any_s3_client_reaches_trusted_and_retrains(
     for key in uploads:
         assert post_event(receiver, bucket, key) == 202
 
-    def in_trusted() -> bool:
-        trusted = status(lake)["trusted"]
-        return {"trusted.lab_wine_quality", "trusted.erp_activities"} <= set(trusted)
+    def in_trusted_and_refined() -> bool:
+        found = status(lake)
+        return {"trusted.lab_wine_quality", "trusted.erp_activities"} <= set(
+            found["trusted"]
+        ) and "refined.ml_wine_quality" in found["refined"]
 
-    wait_for("both files in trusted", in_trusted, 180, diagnose(workers, lake))
+    wait_for("both files in trusted", in_trusted_and_refined, 180, diagnose(workers, lake))
     report = status(lake)
     assert report["raw"]["objects"] == 2 and report["landing"]["pending"] == 0
     assert report["trusted"]["trusted.lab_wine_quality"]["rows"] == 60
@@ -273,7 +295,7 @@ def test_an_upload_with_any_s3_client_reaches_trusted_and_retrains(
     from agrolake.ml.tracking import MODEL_NAME, client
 
     champion = client(lake.settings).get_model_version_by_alias(MODEL_NAME, "champion")
-    assert champion.version == "1"
+    assert int(champion.version) == 1
 
 
 def ingest_facts(lake: Lake) -> dict[str, int]:
@@ -325,12 +347,9 @@ def test_a_burst_of_500_uploads_costs_a_few_flow_runs_and_lands_each_file_once(
         s3.put_object(Bucket=bucket, Key=key, Body=bodies[key])
         return post_event(receiver, bucket, key)
 
-    started = time.monotonic()
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(upload_and_notify, bodies))
-    burst_seconds = time.monotonic() - started
     assert answers == [202] * files
-    assert burst_seconds < 10, f"the burst itself took {burst_seconds:.1f} s"
 
     wait_for(
         "every file in trusted",

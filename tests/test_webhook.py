@@ -107,6 +107,14 @@ def test_receiver_rejects_bad_tokens_and_bodies_with_4xx() -> None:
             assert answer.json()["error"]
         huge = b'{"Records": [], "pad": "' + b"x" * (2 * 1024 * 1024) + b'"}'
         assert client.post("/s3-events", content=huge, headers=AUTH).status_code == 413
+
+        def chunks() -> Any:  # chunked transfer: no Content-Length to check up front
+            yield b'{"Records": [], "pad": "'
+            for _ in range(40):
+                yield b"x" * 65536
+            yield b'"}'
+
+        assert client.post("/s3-events", content=chunks(), headers=AUTH).status_code == 413
         assert client.get("/s3-events").status_code == 405
         assert client.get("/health").json()["signals"] == 0
     assert wake.calls == 0
