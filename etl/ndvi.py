@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
 
 from agrolake.errors import ApiError
 from etl.hooks import NOTIFY
@@ -22,9 +23,10 @@ from etl.report import report, run_main
 from etl.trusted import trust_raw_ingests
 
 
-@task(name="fetch-ndvi")
+@task(name="fetch-ndvi", cache_policy=NO_CACHE)
 def fetch_into_landing(since: date | None, until: date | None) -> dict[str, Any]:
-    # Requests are retried one by one in the library: no task retries.
+    # Requests are retried one by one in the library: no task retries. No cache: each
+    # call must ask the API (see ZONE_TASK in etl/hooks.py).
     from agrolake.apis import fetch_ndvi as fetch  # in the task: see etl/landing.py
     from agrolake.lake import open_lake
 
