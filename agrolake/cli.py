@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import traceback
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -125,6 +126,63 @@ def run(json_output: JsonFlag = False) -> None:
         out.print(f"  [yellow]warning[/] {warning}", highlight=False)
     for ingest_id, reason in summary.trusted.failed.items():
         out.print(f"  [yellow]retry later[/] {ingest_id}: {reason}", highlight=False)
+
+
+@app.command()
+def fetch(
+    source: Annotated[str, typer.Argument(help="weather (Open-Meteo) or ndvi (teledetection).")],
+    since: Annotated[
+        str | None, typer.Option(help="First day to ask for (YYYY-MM-DD), for every subject.")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="Last day (default: yesterday).")] = None,
+    run_lake: Annotated[
+        bool, typer.Option("--run/--no-run", help="Process the landed answers at once.")
+    ] = True,
+    json_output: JsonFlag = False,
+) -> None:
+    """Fetch new days of weather or NDVI from their APIs into landing, then process them."""
+    from agrolake.apis import fetch_ndvi, fetch_weather
+    from agrolake.errors import UsageError
+    from agrolake.pipeline import run_all
+
+    fetchers = {"weather": fetch_weather, "ndvi": fetch_ndvi}
+    if source not in fetchers:
+        raise UsageError(f"fetch takes weather or ndvi, not {source!r}")
+    lake = _lake()
+    summary = fetchers[source](lake, since=_day(since, "--since"), until=_day(until, "--until"))
+    ran = run_all(lake) if run_lake and summary.landed else None
+    if json_output:
+        _print_json(
+            {
+                "fetch": summary.as_dict(),
+                "run": None
+                if ran is None
+                else {
+                    "landing": dict(ran.landing.counts),
+                    "trusted": [w.__dict__ for w in ran.trusted.writes],
+                    "refined": [w.__dict__ for w in ran.refined.writes],
+                },
+            }
+        )
+    else:
+        out.print(summary.line(), highlight=False)
+        for line in ran.lines() if ran else []:
+            out.print(line, highlight=False)
+    if failure := summary.failure():
+        for reason in list(summary.failed.values())[1:]:
+            err.print(f"  failed: {reason}", highlight=False, soft_wrap=True)
+        raise failure
+
+
+def _day(text: str | None, option: str) -> date | None:
+    from agrolake.errors import UsageError
+
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{option} takes a date as YYYY-MM-DD, not {text!r}") from None
 
 
 @app.command()
@@ -397,6 +455,29 @@ def demo(
         out.print(line, highlight=False)
     status(json_output=False)
     invalid(json_output=False)
+    _twin_preview(lake)
+
+
+TWIN_PREVIEW = """
+SELECT enclosure_id, year, season_weather_days AS days,
+       round(season_precipitation_mm, 1) AS rain_mm,
+       round(season_temperature_mean_c, 1) AS mean_c, season_frost_days AS frost,
+       round(season_ndvi_mean, 2) AS ndvi_mean
+FROM refined.digital_twin_enclosures ORDER BY enclosure_id, year LIMIT 8
+"""
+
+
+def _twin_preview(lake: Lake) -> None:
+    """The first enclosures of the twin with their growing season's weather and NDVI."""
+    from agrolake.query import query as run_query
+
+    rows = run_query(lake, TWIN_PREVIEW).to_pylist()
+    if not rows:
+        return
+    table = Table(*rows[0], title="digital twin: season weather and NDVI (first 8)")
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row.values()))
+    out.print(table)
 
 
 def main() -> None:

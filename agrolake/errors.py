@@ -9,6 +9,8 @@
     ├── CatalogError         the catalog database failed
     │   └── CatalogUnavailable   connection lost, locked (transient)
     ├── FileRejected         a landing file fails its contract (terminal, reported)
+    ├── ApiError             a third-party HTTP API refused or answered nonsense (terminal)
+    │   └── ApiUnavailable       timeout, connection lost, 429, 5xx (transient)
     └── UsageError           a command was called wrongly (terminal)
 
 Third-party errors are translated once, where they are raised, with
@@ -72,6 +74,23 @@ class FileRejected(AgrolakeError):
         self.reason = reason
         self.code = code
         self.details = details
+
+
+class ApiError(AgrolakeError):
+    """A third-party API (Open-Meteo, the NDVI service) failed a request for good."""
+
+
+class ApiUnavailable(ApiError):
+    """The API could not answer now: timeout, connection error, 429 or a 5xx status.
+
+    ``retry_after`` is the wait the server asked for (``Retry-After``), if any.
+    """
+
+    transient = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **facts: Any) -> None:
+        super().__init__(message, **facts)
+        self.retry_after = retry_after
 
 
 class UsageError(AgrolakeError):

@@ -201,15 +201,21 @@ def _sheet_table(name: str, frame: pl.DataFrame) -> Table:
     return Table(name, frame.columns, frame)
 
 
-def _read_json(path: Path) -> FileSample:
+def _load_json(path: Path) -> object:
+    """The parsed document; UTF-8, or the detected encoding (AEMET serves ISO-8859-15)."""
+    text, _ = _decode(path.read_bytes())
     try:
-        document = json.loads(path.read_bytes())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
         raise FileRejected(f"the JSON cannot be parsed: {exc}", code="unreadable") from exc
-    records = _json_records(document)
+
+
+def _read_json(path: Path) -> FileSample:
+    records = _json_records(_load_json(path))
     if records is None:
         raise FileRejected(
-            "the JSON holds no list of records (expected [...] or an object with one list)",
+            "the JSON holds no list of records (expected [...], an object with one list of "
+            "records, or an object with one table of equal-length lists)",
             code="unreadable",
         )
     header: list[str] = []
@@ -220,12 +226,39 @@ def _read_json(path: Path) -> FileSample:
 
 
 def _json_records(document: object) -> list[dict[str, object]] | None:
-    if isinstance(document, dict):
-        lists = [v for v in document.values() if isinstance(v, list)]
-        document = lists[0] if len(lists) == 1 else None
-    if isinstance(document, list) and all(isinstance(r, dict) for r in document):
-        return document
+    """The rows of a JSON document, or None when it holds no table.
+
+    Three shapes are tables: a list of records; an object with one list of
+    records (``{"id": …, "values": [{…}, …]}``); an object with one object of
+    equal-length lists (Open-Meteo's ``{"daily": {"time": […], …}}``). In the
+    last two, the object's other fields are repeated on every row (objects as
+    JSON text), so a record keeps the context it was sent with.
+    """
+    if isinstance(document, list):
+        return document if all(isinstance(r, dict) for r in document) else None
+    if not isinstance(document, dict):
+        return None
+    lists = [k for k, v in document.items() if isinstance(v, list)]
+    columnar = [k for k, v in document.items() if _is_columnar(v)]
+    shared = {k: v for k, v in document.items() if k not in lists and k not in columnar}
+    if len(lists) == 1 and not columnar:
+        records = document[lists[0]]
+        if not all(isinstance(r, dict) for r in records):
+            return None
+        return [{**shared, **r} for r in records]
+    if len(columnar) == 1 and not lists:
+        table: dict[str, list[object]] = document[columnar[0]]
+        height = len(next(iter(table.values())))
+        return [{**shared, **{k: v[i] for k, v in table.items()}} for i in range(height)]
     return None
+
+
+def _is_columnar(value: object) -> bool:
+    """An object of lists of one length: a table stored column by column."""
+    if not isinstance(value, dict) or not value:
+        return False
+    columns = list(value.values())
+    return all(isinstance(c, list) for c in columns) and len({len(c) for c in columns}) == 1
 
 
 def _json_cell(value: object) -> str | None:
@@ -261,8 +294,7 @@ def read_frame(path: Path, fmt: str, options: dict[str, str], sheet: str | None)
         frame = workbook.load_sheet(chosen, dtypes="string").to_polars()
         return _sheet_table(chosen, frame).frame.lazy()
     if fmt == "json":
-        document = json.loads(path.read_bytes())
-        records = _json_records(document) or []
+        records = _json_records(_load_json(path)) or []
         header: list[str] = []
         for record in records:
             header.extend(k for k in record if k not in header)

@@ -11,11 +11,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import polars as pl
 
 from agrolake.contracts import all_contracts
 from agrolake.lake import Lake
+from agrolake.settings import Settings
 from agrolake.tables import TableRef
 from agrolake.transforms import CleanOptions, valid_rows
 from agrolake.transforms import refined as t
@@ -25,6 +27,8 @@ PARCELS = TableRef("trusted", "erp.parcels")
 TREATMENTS = TableRef("trusted", "erp.treatments")
 ACTIVITIES = TableRef("trusted", "erp.activities")
 WINE = TableRef("trusted", "lab.wine_quality")
+WEATHER = TableRef("trusted", "weather.daily")
+NDVI = TableRef("trusted", "remote_sensing.ndvi")
 META: dict[str, pl.DataType | type[pl.DataType]] = {
     "_ingest_id": pl.String,
     "_ingested_at": pl.Datetime("us", "UTC"),
@@ -42,12 +46,20 @@ class RefinedTable:
     key: tuple[str, ...] = ()
     partition_by: tuple[str, ...] = ()
     required: tuple[TableRef, ...] = field(default=())  # not built until these exist
+    # Keyword arguments of ``build`` that come from the settings (the growing season).
+    options: Callable[[Settings], dict[str, Any]] = field(default=lambda _: {})
+
+
+def _season(settings: Settings) -> dict[str, Any]:
+    return {"season": t.Season.parse(settings.season_start, settings.season_end)}
 
 
 REFINED = (
     RefinedTable(
-        TableRef("refined", "digital_twin.enclosures"), (PARCELS, TREATMENTS, ACTIVITIES),
+        TableRef("refined", "digital_twin.enclosures"),
+        (PARCELS, TREATMENTS, ACTIVITIES, WEATHER, NDVI),
         t.digital_twin_enclosures, t.ENCLOSURES_KEY, t.ENCLOSURES_PARTITION, (PARCELS,),
+        _season,
     ),
     RefinedTable(
         TableRef("refined", "digital_twin.treatments"), (TREATMENTS,),
@@ -97,7 +109,7 @@ def process_refined(lake: Lake, *, force: bool = False) -> RefinedSummary:
 def build(lake: Lake, table: RefinedTable, versions: dict[TableRef, int | None]) -> TableWrite:
     """Build one refined table from the given input versions and record its lineage."""
     frames = [_input(lake, ref, versions[ref]) for ref in table.inputs]
-    result = table.build(*frames).collect()
+    result = table.build(*frames, **table.options(lake.settings)).collect()
     data = result.to_arrow()
     if table.key:
         version = lake.tables.merge(

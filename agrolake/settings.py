@@ -7,6 +7,7 @@ environment on its own.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlparse
@@ -155,6 +156,66 @@ class Settings(BaseSettings):
         "landing/on-upload",
         description="The Prefect deployment (flow/deployment) that `agrolake webhook` wakes.",
     )
+    locations_file: Path | None = Field(
+        None,
+        description="A CSV of more weather locations (the columns of the shipped table, "
+        "agrolake/data/locations.csv); its rows add to the shipped ones, and replace a "
+        "shipped row of the same municipality.",
+    )
+    open_meteo_url: str = Field(
+        "https://archive-api.open-meteo.com/v1/archive",
+        description="Open-Meteo historical weather endpoint (GET /v1/archive).",
+    )
+    weather_start_date: date | None = Field(
+        None,
+        description="First day the weather flow fetches for a location with no weather yet. "
+        "Default: 1 January of the earliest harvest year of the enclosures.",
+    )
+    weather_timezone: str = Field(
+        "Europe/Madrid",
+        description="Time zone of the daily weather (Open-Meteo's timezone parameter) and of "
+        "'yesterday', the last day fetched.",
+    )
+    ndvi_url: str | None = Field(
+        None,
+        description="Teledetection NDVI endpoint (POST {operation, initdate, enddate, id}); "
+        "unset: the NDVI flow has nothing to call.",
+    )
+    ndvi_token: SecretStr | None = Field(
+        None, description="Token of the NDVI service, sent as 'Authorization: Bearer <token>'."
+    )
+    ndvi_operation: str = Field("ndvi", description="The 'operation' the NDVI service is asked.")
+    ndvi_start_date: date | None = Field(
+        None,
+        description="First day the NDVI flow asks for an enclosure with no NDVI yet. "
+        "Default: 1 January of the earliest harvest year of the enclosures.",
+    )
+    api_batch_size: int = Field(
+        20, gt=0, description="API requests per batch; the flows pause between batches."
+    )
+    api_batch_pause_seconds: float = Field(
+        1.0, ge=0, description="Pause between two batches of API requests."
+    )
+    api_timeout_seconds: float = Field(30.0, gt=0, description="Timeout of one API request.")
+    api_max_attempts: int = Field(
+        3, ge=1, description="Attempts per API request on timeouts, 429 and 5xx answers."
+    )
+    api_backoff_seconds: float = Field(
+        1.0,
+        ge=0,
+        description="Wait before the second attempt; doubled for each later one (capped at "
+        "60 s). A Retry-After header asking for longer is honoured up to 60 s.",
+    )
+    season_start: str = Field(
+        "03-01",
+        description="First day (MM-DD) of the growing season of a harvest year, for the "
+        "digital twin's weather and NDVI aggregates.",
+    )
+    season_end: str = Field(
+        "10-31",
+        description="Last day (MM-DD) of the growing season. Before season_start: the season "
+        "starts in the year before the harvest.",
+    )
 
     @field_validator("storage_url")
     @classmethod
@@ -171,6 +232,18 @@ class Settings(BaseSettings):
                 "give s3:// alone: bucket names come from AGROLAKE_BUCKET_LANDING and friends"
             )
         return value
+
+    @field_validator("season_start", "season_end")
+    @classmethod
+    def _month_day(cls, value: str) -> str:
+        try:
+            month, _, day = value.strip().partition("-")
+            parsed = date(2001, int(month), int(day))  # not a leap year: no 02-29
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not a day of the year as MM-DD (e.g. 03-01; 02-29 is refused)"
+            ) from None
+        return parsed.strftime("%m-%d")
 
     @property
     def uses_s3(self) -> bool:

@@ -21,6 +21,7 @@ from agrolake.catalog import RAW, TRUSTED
 from agrolake.contracts import DatasetContract, TrustedTable, all_contracts, get_contract
 from agrolake.errors import AgrolakeError
 from agrolake.lake import Lake
+from agrolake.locations import load_locations, station_locations
 from agrolake.naming import normalise, snake_case
 from agrolake.readers import read_frame
 from agrolake.tables import TableRef
@@ -71,7 +72,8 @@ class TrustedSummary:
 
 def trusted_refs() -> list[TableRef]:
     """Every trusted table the contracts declare, then the quarantine table."""
-    refs = [TableRef("trusted", t.id) for c in all_contracts() for t in c.trusted]
+    # dict: a table several datasets feed (weather.daily) is listed once.
+    refs = dict.fromkeys(TableRef("trusted", t.id) for c in all_contracts() for t in c.trusted)
     return [*refs, QUARANTINE]
 
 
@@ -246,7 +248,10 @@ def clean_ingest(
         pl.lit(ingest["created_at"], dtype=pl.Datetime("us", "UTC")).alias("_ingested_at"),
         pl.lit(contract.source).alias("_source"),
     ]
-    options = CleanOptions(include_personal_data=lake.settings.include_personal_data)
+    options = CleanOptions(
+        include_personal_data=lake.settings.include_personal_data,
+        stations=station_locations(load_locations(lake.settings)),
+    )
     if table.by_value is not None:
         return _clean_by_value(contract, table, table.by_value, raw, options, meta)
     raw = raw.with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
@@ -371,14 +376,15 @@ def rebuild_trusted(lake: Lake, table_id: str) -> TableWrite:
 
     Written as a new version of the whole table (time travel keeps the old one).
     """
-    contract, table = next(
-        (c, tt) for c in all_contracts() for tt in c.trusted if tt.id == table_id
-    )
+    # Several datasets may feed one table (weather.daily): their ingests, in one order.
+    feeds = {c.id: (c, tt) for c in all_contracts() for tt in c.trusted if tt.id == table_id}
+    table = next(iter(feeds.values()))[1]
     ref = TableRef("trusted", table.id)
-    ingests = lake.catalog.find(dataset=contract.id, status=TRUSTED)
+    ingests = [i for d in feeds for i in lake.catalog.find(dataset=d, status=TRUSTED)]
     parts: list[Cleaned] = []
     with tempfile.TemporaryDirectory(prefix="agrolake-rebuild-") as spool:
         for ingest in sorted(ingests, key=lambda i: i["ingest_id"]):
+            contract, table = feeds[ingest["dataset"]]
             path = _raw_file(lake, ingest) or _spool_raw(lake, ingest, Path(spool))
             raw = _read(path, ingest["details"] or {}, table)
             parts.append(clean_ingest(lake, contract, table, ingest, raw))

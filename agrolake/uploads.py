@@ -8,6 +8,7 @@ from pathlib import Path
 
 from agrolake.errors import ObjectExists, UsageError
 from agrolake.lake import Lake
+from agrolake.storage import Payload
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ def upload(
     """Upload files into landing without overwriting a pending object of the same name."""
     done = []
     for path, key in files_under(paths):
-        final = _put_unique(lake, path, key)
+        final = put_unique(lake, path, key)
         item = Upload(path, final, path.stat().st_size)
         done.append(item)
         if on_upload:
@@ -44,11 +45,12 @@ def upload(
     return done
 
 
-def _put_unique(lake: Lake, path: Path, key: str) -> str:
+def put_unique(lake: Lake, data: Payload, key: str) -> str:
+    """Put ``data`` in landing at ``key``, or ``key (2)`` and so on if one is pending there."""
     candidate = key
     for attempt in range(2, 1000):
         try:
-            lake.store.put("landing", candidate, path, create_only=True)
+            lake.store.put("landing", candidate, data, create_only=True)
             return candidate
         except ObjectExists:
             # A pending file has this name: keep both, as a browser keeps two downloads.

@@ -30,17 +30,25 @@ def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp
 def test_demo_then_status_invalid_and_replay_json_shapes(run) -> None:  # type: ignore[no-untyped-def]
     code, out, _ = run("demo")
     assert code == 0
-    assert "landing: 10 files → invalid 5, raw 5" in out
+    assert "landing: 16 files → invalid 5, raw 11" in out
+    preview = out[out.index("digital twin: season weather and NDVI") :]
+    assert "rain_mm" in preview and "frost" in preview and "ndvi_mean" in preview
+    assert preview.count("│ 245 ") == 8, "eight enclosures, each with a full season of weather"
 
     code, out, _ = run("status", "--json")
     status = json.loads(out)
     assert status["landing"] == {"pending": 0, "in_progress": 0, "invalid": 5}
-    assert status["raw"]["objects"] == 5
+    assert status["raw"]["objects"] == 11
     assert status["raw"]["by_dataset"] == {
         "erp.activities": 2,
         "erp.parcels_and_treatments": 1,
         "lab.wine_quality": 2,
+        "remote_sensing.ndvi_files": 1,
+        "remote_sensing.ndvi_service": 1,
+        "weather.aemet_daily": 2,
+        "weather.open_meteo_daily": 2,
     }
+    assert {"trusted.weather_daily", "trusted.remote_sensing_ndvi"} <= set(status["trusted"])
     assert status["duplicates"] == 0
 
     code, out, _ = run("invalid", "--json")
@@ -109,6 +117,23 @@ def test_ingest_keeps_both_files_with_one_name(run, tmp_path) -> None:  # type: 
             {"AGROLAKE_CATALOG_URL": "postgresql+psycopg://u:topsecret@/x?host=/nonexistent"},
             "error: catalog postgresql+psycopg://u:***@",
         ),
+        (("fetch", "rain"), {}, "error: fetch takes weather or ndvi, not 'rain'"),
+        (
+            ("fetch", "weather", "--since", "1/3/2024"),
+            {},
+            "error: --since takes a date as YYYY-MM-DD, not '1/3/2024'",
+        ),
+        (("fetch", "ndvi"), {}, "error: no NDVI service configured: set AGROLAKE_NDVI_URL"),
+        (
+            ("fetch", "weather"),
+            {"AGROLAKE_SEASON_END": "10-32"},
+            "error: invalid settings: AGROLAKE_SEASON_END",
+        ),
+        (
+            ("fetch", "weather"),
+            {"AGROLAKE_LOCATIONS_FILE": "/no/locations.csv"},
+            "error: cannot read the locations file /no/locations.csv",
+        ),
     ],
 )
 def test_errors_are_one_line_and_non_zero(run, monkeypatch, args, env, message) -> None:  # type: ignore[no-untyped-def]
@@ -129,3 +154,63 @@ def test_verbose_shows_the_traceback(run) -> None:  # type: ignore[no-untyped-de
 def test_unknown_command_is_a_usage_error(run) -> None:  # type: ignore[no-untyped-def]
     code, _, err = run("frobnicate")
     assert code == 2 and "No such command" in err
+
+
+@pytest.fixture
+def open_meteo(monkeypatch):  # type: ignore[no-untyped-def]
+    from tests.fake_apis import FakeOpenMeteo
+
+    server = FakeOpenMeteo()
+    for name, value in {
+        "AGROLAKE_OPEN_METEO_URL": server.archive_url,
+        "AGROLAKE_WEATHER_START_DATE": "2024-03-01",
+        "AGROLAKE_API_BACKOFF_SECONDS": "0.01",
+        "AGROLAKE_API_BATCH_PAUSE_SECONDS": "0",
+    }.items():
+        monkeypatch.setenv(name, value)
+    yield server
+    server.stop()
+
+
+def test_fetch_weather_lands_and_processes_with_its_json_shape(run, open_meteo, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from agrolake.samples import write_parcels_and_treatments
+
+    farm = write_parcels_and_treatments(tmp_path / "Recintos.xlsx", rows=3, seed=5)
+    run("ingest", str(farm))
+    run("run")
+
+    code, out, err = run("fetch", "weather", "--until", "2024-03-05", "--json")
+
+    assert code == 0, err
+    result = json.loads(out)
+    assert set(result) == {"fetch", "run"}
+    fetched = result["fetch"]
+    assert set(fetched) == {
+        "source", "requests", "landed", "empty", "up_to_date", "unknown", "failed", "seconds",
+    }  # fmt: skip
+    assert fetched["failed"] == {} and len(fetched["landed"]) == len(fetched["requests"]) > 0
+    assert set(fetched["landed"][0]) == {"subject", "start", "end", "key", "rows"}
+    assert fetched["landed"][0]["rows"] == 5
+    assert result["run"]["landing"] == {"raw": len(fetched["landed"])}
+    tables = {w["table"] for w in result["run"]["trusted"] + result["run"]["refined"]}
+    assert {"trusted.weather_daily", "refined.digital_twin_enclosures"} <= tables
+
+    code, out, _ = run("fetch", "weather", "--until", "2024-03-05")
+    assert code == 0 and "up to date" in out
+
+
+def test_fetch_failures_are_one_line_each_and_non_zero(run, open_meteo, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from agrolake.samples import write_parcels_and_treatments
+
+    farm = write_parcels_and_treatments(tmp_path / "Recintos.xlsx", rows=1, seed=5)
+    run("ingest", str(farm))
+    run("run")
+    open_meteo.fail_next("500", "500", "500")
+
+    code, out, err = run("fetch", "weather", "--until", "2024-03-05")
+
+    assert code == 1
+    assert "weather (Open-Meteo): 1 request → 0 landed" in out and "1 failed" in out
+    [line] = err.strip().splitlines()
+    assert line.startswith("error: weather (Open-Meteo): 1 of 1 requests failed; nothing landed")
+    assert "answered 500 Internal Server Error" in line and "Traceback" not in err

@@ -56,3 +56,53 @@ def test_python_m_etl_modules_move_files_through_the_zones(tmp_path: Path) -> No
         assert expected in done.stdout
         # -v brings Prefect's own logs back.
         assert ("| INFO" in done.stderr + done.stdout) == bool(flags)
+
+
+@pytest.mark.slow
+def test_api_flows_run_with_python_m_and_fail_in_one_line(tmp_path: Path) -> None:
+    from agrolake.pipeline import run_all
+    from agrolake.samples import write_parcels_and_treatments
+    from tests.fake_apis import FakeOpenMeteo
+
+    home = tmp_path / "home"
+    lake = Lake(Settings(home=home))
+    lake.init()
+    farm = write_parcels_and_treatments(tmp_path / "Recintos.xlsx", rows=3, seed=5)
+    lake.store.put("landing", farm.name, farm.read_bytes())
+    run_all(lake)  # the enclosures whose municipalities the flow asks for
+    server = FakeOpenMeteo()
+    env = {
+        **os.environ,
+        "AGROLAKE_HOME": str(home),
+        "AGROLAKE_OPEN_METEO_URL": server.archive_url,
+        "AGROLAKE_WEATHER_START_DATE": "2024-03-01",
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "etl.weather"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+    finally:
+        server.stop()
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("weather (Open-Meteo): ")
+    assert any(line.startswith("landing: ") for line in lines)
+    assert "| INFO" not in done.stderr and "Traceback" not in done.stderr
+    assert server.requests, "the flow asked the fake Open-Meteo"
+    assert lake.catalog.count_by_dataset(["trusted"])["weather.open_meteo_daily"] == len(
+        server.requests
+    )
+
+    done = subprocess.run(
+        [sys.executable, "-m", "etl.ndvi"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        "error: no NDVI service configured: set AGROLAKE_NDVI_URL (and AGROLAKE_NDVI_TOKEN), "
+        "or drop NDVI files (date, enclosure_id, ndvi) in landing"
+    )

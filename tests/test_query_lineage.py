@@ -75,9 +75,12 @@ def test_lineage_from_a_landing_file_to_refined_and_back(demo_lake: Lake) -> Non
         "trusted.erp_parcels",
         "trusted.erp_treatments",
         "trusted.erp_activities",
+        "trusted.weather_daily",
+        "trusted.remote_sensing_ndvi",
     }
     names = {i["original_name"] for i in back["ingests"]}
     assert name in names and not any("wine" in n for n in names)
+    assert {"aemet_valores_climatologicos_2021-2022.json", "ndvi_recintos.csv"} <= names
     assert set(back) == {"table", "version", "inputs", "ingests"}
     assert set(back["ingests"][0]) == {"ingest_id", "original_name", "raw_key", "sha256"}
 

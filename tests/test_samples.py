@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
 import subprocess
 import sys
 import zipfile
-from datetime import datetime
+from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
 
@@ -16,18 +17,24 @@ import fastexcel
 import polars as pl
 import pytest
 
+from agrolake.locations import shipped_locations
 from agrolake.samples import (
     ACTIVITY_HEADERS,
     PARCEL_HEADERS,
+    STATIONS,
     TREATMENT_HEADERS,
     WINE_COLUMNS,
+    open_meteo_answer,
     write_activities,
+    write_aemet_daily,
     write_bad_files,
     write_bulk_csv,
     write_demo_set,
+    write_ndvi_csv,
     write_parcels_and_treatments,
     write_wine_quality,
 )
+from agrolake.samples.parcels import make_parcels
 
 EXPECTED_PARCEL_HEADERS = [
     "ProductorNIF",
@@ -386,8 +393,8 @@ def test_bad_files_are_what_they_claim(tmp_path: Path) -> None:
 def test_demo_set(tmp_path: Path) -> None:
     paths = write_demo_set(tmp_path / "one")
     names = {p.name for p in paths}
-    assert len(paths) == 10 and len(names) == 10 and all(p.exists() for p in paths)
-    assert {p.suffix for p in paths} == {".csv", ".xlsx"}
+    assert len(paths) == 16 and len(names) == 16 and all(p.exists() for p in paths)
+    assert {p.suffix for p in paths} == {".csv", ".xlsx", ".json"}
     wb = _sheets(tmp_path / "one" / "Recintos_Almendros_Cercanos_y_Otros_Cultivos.xlsx")
     assert wb["Parcelas"].height == 40
     ids = {
@@ -431,6 +438,62 @@ def test_bulk_csv_size_and_shape(tmp_path: Path) -> None:
     assert write_bulk_csv(tmp_path / "other.csv", target_bytes=target, seed=3).read_bytes() != raw
 
 
+# --- weather and NDVI ----------------------------------------------------------------------
+
+
+def test_aemet_file_has_what_real_ones_have(tmp_path: Path) -> None:
+    path = write_aemet_daily(tmp_path / "aemet.json", date(2023, 1, 1), date(2024, 12, 31))
+    raw = path.read_bytes()
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")
+    records = json.loads(raw.decode("iso8859_15"))
+    days = (date(2023, 10, 31) - date(2023, 3, 1)).days + 1
+    assert len(records) == 2 * days * len(STATIONS), "two growing seasons, every station"
+    assert {r["fecha"][5:7] for r in records} == {f"{m:02d}" for m in range(3, 11)}
+    assert {r["indicativo"] for r in records} == set(STATIONS)
+    assert "ALBACETE, BASE AÉREA" in {r["nombre"] for r in records}
+    assert all(set(r) >= {"fecha", "indicativo", "nombre", "provincia", "altitud"} for r in records)
+    values = [r.get(k) for r in records for k in ("tmed", "tmin", "tmax", "velmedia")]
+    assert all(v is None or re.fullmatch(r"-?\d+,\d", v) for v in values), "decimal commas"
+    precipitation = {r["prec"] for r in records}
+    assert {"Ip", "Acum"} <= precipitation
+    assert "Varias" in {r["horatmin"] for r in records} | {r["horaracha"] for r in records}
+    assert "99" in {r["dir"] for r in records}
+    assert any("sol" not in r for r in records) and any("tmed" not in r for r in records)
+    again = write_aemet_daily(tmp_path / "again.json", date(2023, 1, 1), date(2024, 12, 31))
+    assert again.read_bytes() == raw
+
+
+def test_open_meteo_answer_has_the_documented_shape() -> None:
+    [place] = [p for p in shipped_locations() if p.location_id == "44-4"]
+    daily = ["temperature_2m_max", "precipitation_sum", "wind_speed_10m_max"]
+    answer = open_meteo_answer(place, date(2024, 3, 1), date(2024, 3, 10), daily, pending_days=2)
+    assert {"latitude", "longitude", "elevation", "timezone", "daily_units", "daily"} <= set(answer)
+    assert answer["daily_units"] == {
+        "time": "iso8601", "temperature_2m_max": "°C", "precipitation_sum": "mm",
+        "wind_speed_10m_max": "m/s",
+    }  # fmt: skip
+    assert set(answer["daily"]) == {"time", *daily}
+    assert {len(v) for v in answer["daily"].values()} == {10}
+    assert answer["daily"]["temperature_2m_max"][-2:] == [None, None]
+    assert None not in answer["daily"]["temperature_2m_max"][:-2]
+    assert abs(answer["latitude"] - place.latitude) < 0.1, "a grid cell near the place"
+
+
+def test_ndvi_csv_is_spanish_spreadsheet_text_for_each_parcel_season(tmp_path: Path) -> None:
+    parcels = make_parcels(7, 5)
+    path = write_ndvi_csv(tmp_path / "ndvi.csv", parcels)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "date;enclosure_id;ndvi"
+    rows = [line.split(";") for line in lines[1:]]
+    assert {r[1] for r in rows} == {p.recinto_id for p in parcels}
+    harvests = {p.recinto_id: p.harvest for p in parcels}
+    for day, enclosure, value in rows:
+        seen = datetime.strptime(day, "%d/%m/%Y").date()
+        assert seen.year == harvests[enclosure] and 3 <= seen.month <= 10
+        assert re.fullmatch(r"0,\d{4}", value)
+
+
 # --- library hygiene ------------------------------------------------------------------------
 
 
@@ -451,7 +514,7 @@ def test_output_independent_of_hash_seed(tmp_path: Path) -> None:
     )
     one = _run(code.format(d=tmp_path / "a"), "1")
     two = _run(code.format(d=tmp_path / "b"), "12345")
-    assert one == two and one.count(b"\n") == 10
+    assert one == two and one.count(b"\n") == 16
 
 
 def test_no_orchestration_or_cli_imports() -> None:

@@ -5,11 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import random
+from datetime import date
 from pathlib import Path
 
+from agrolake.locations import shipped_locations
 from agrolake.samples.activities import ACTIVITY_HEADERS, write_activities
-from agrolake.samples.parcels import write_parcels_and_treatments
+from agrolake.samples.ndvi import write_ndvi_csv, write_ndvi_service
+from agrolake.samples.parcels import make_parcels, write_parcels_and_treatments
+from agrolake.samples.weather import write_aemet_daily, write_open_meteo_daily
 from agrolake.samples.wine import write_wine_quality
+from agrolake.transforms.weather import OPEN_METEO_DAILY
 
 INVENTORY_HEADERS = [
     "Código artículo",
@@ -81,12 +86,51 @@ def write_bad_files(folder: Path, *, seed: int) -> list[Path]:
     return [inventory, incomplete, header_only, empty, garbage]
 
 
+def write_weather_and_ndvi(folder: Path, *, seed: int = 7, parcels: int = 40) -> list[Path]:
+    """The weather and NDVI of the demo's enclosures, as their sources deliver them.
+
+    Two AEMET climatology files (every station of the shipped locations,
+    growing seasons 2021-2022 and 2023-2024), Open-Meteo answers for the two
+    municipalities no station stands for (as the weather flow lands them), an
+    NDVI CSV for every enclosure's season but the first, and the teledetection
+    service's answer for the first.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = [
+        write_aemet_daily(
+            folder / "aemet_valores_climatologicos_2021-2022.json",
+            date(2021, 1, 1), date(2022, 12, 31), seed=seed,
+        ),
+        write_aemet_daily(
+            folder / "aemet_valores_climatologicos_2023-2024.json",
+            date(2023, 1, 1), date(2024, 12, 31), seed=seed,
+        ),
+    ]  # fmt: skip
+    start, end = date(2021, 3, 1), date(2024, 10, 31)
+    for location in shipped_locations():
+        if not location.aemet_station:
+            name = f"open-meteo_{location.location_id}_{start}_{end}.json"
+            written.append(
+                write_open_meteo_daily(
+                    folder / name, location, start, end, list(OPEN_METEO_DAILY), seed=seed
+                )
+            )
+    first, *rest = make_parcels(seed, parcels)
+    written.append(write_ndvi_csv(folder / "ndvi_recintos.csv", rest, seed=seed))
+    season = date(first.harvest, 3, 1), date(first.harvest, 10, 31)
+    name = f"ndvi_{first.recinto_id}_{season[0]}_{season[1]}.json"
+    written.append(write_ndvi_service(folder / name, first.recinto_id, *season, seed=seed))
+    return written
+
+
 def write_demo_set(folder: Path, *, seed: int = 7) -> list[Path]:
     """Write a small landing-zone demo: good files of every dataset plus the bad files.
 
     One parcels + treatments workbook (40 parcels), an activities xlsx and csv
     (referring to enclosures of that workbook), the full wine CSV in comma
-    form, a semicolon / quoted-header wine subset (UCI form) and
+    form, a semicolon / quoted-header wine subset (UCI form), the weather and
+    NDVI of those enclosures (:func:`write_weather_and_ndvi`) and
     :func:`write_bad_files`. Returns every path written.
     """
     folder = Path(folder)
@@ -108,5 +152,6 @@ def write_demo_set(folder: Path, *, seed: int = 7) -> list[Path]:
             delimiter=";",
             quoted_header=True,
         ),
+        *write_weather_and_ndvi(folder, seed=seed),
     ]
     return good + write_bad_files(folder, seed=seed)

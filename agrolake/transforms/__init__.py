@@ -35,20 +35,44 @@ from agrolake.transforms.erp import (
     clean_treatments,
 )
 from agrolake.transforms.lab import WINE_QUALITY_SCHEMA, clean_wine_quality
+from agrolake.transforms.remote_sensing import (
+    NDVI_KEY,
+    NDVI_PARTITION,
+    NDVI_SCHEMA,
+    clean_ndvi_files,
+    clean_ndvi_service,
+)
+from agrolake.transforms.weather import (
+    WEATHER_DAILY_KEY,
+    WEATHER_DAILY_PARTITION,
+    WEATHER_DAILY_SCHEMA,
+    clean_aemet_daily,
+    clean_open_meteo_daily,
+)
 
 __all__ = [
     "ACTIVITIES_BY_VALUE",
     "ACTIVITIES_SCHEMA",
     "ERRORS",
     "ERRORS_DTYPE",
+    "NDVI_KEY",
+    "NDVI_PARTITION",
+    "NDVI_SCHEMA",
     "PARCELS_SCHEMA",
     "ROW",
     "TREATMENTS_SCHEMA",
+    "WEATHER_DAILY_KEY",
+    "WEATHER_DAILY_PARTITION",
+    "WEATHER_DAILY_SCHEMA",
     "WINE_QUALITY_SCHEMA",
     "ByValue",
     "CleanOptions",
     "Split",
     "clean_activities",
+    "clean_aemet_daily",
+    "clean_ndvi_files",
+    "clean_ndvi_service",
+    "clean_open_meteo_daily",
     "clean_parcels",
     "clean_treatments",
     "clean_wine_quality",

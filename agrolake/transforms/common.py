@@ -50,9 +50,14 @@ Parser = Callable[[pl.Expr], pl.Expr]
 
 @dataclass(frozen=True)
 class CleanOptions:
-    """How a cleaning runs; personal data (NIFs, user names and ids) stays out by default."""
+    """How a cleaning runs; personal data (NIFs, user names and ids) stays out by default.
+
+    ``stations`` pairs AEMET station ids with the locations they stand for (from
+    the locations table): the weather cleaning needs it, the others ignore it.
+    """
 
     include_personal_data: bool = False
+    stations: tuple[tuple[str, str], ...] = ()
 
 
 DEFAULT_OPTIONS = CleanOptions()

@@ -18,9 +18,17 @@ Decisions that shape the outputs:
 * Product and task names fall back to their codes when the name is missing or
   blank, so an event still shows up in the summary lists.
 * Wine samples are never deduplicated: identical analyses are real repeats.
+* Weather and NDVI are summarised over the growing season of the harvest year
+  (``Season``: 1 March to 31 October by default). An enclosure's weather is its
+  municipality's (``location_id`` = ``<province>-<municipality>``). Counts of
+  records (weather days, NDVI observations) are 0 when there are none; frost
+  days are null without temperatures, as 0 would claim a frost-free season.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
 
 import polars as pl
 
@@ -53,8 +61,58 @@ TREATMENT_SUMMARY: tuple[str, ...] = (
     "first_treatment_date", "last_treatment_date",
 )  # fmt: skip
 ACTIVITY_SUMMARY: tuple[str, ...] = ("activity_count", "activity_tasks", "last_activity_date")
+WEATHER_SUMMARY: tuple[str, ...] = (
+    "season_weather_days", "season_precipitation_mm", "season_temperature_mean_c",
+    "season_temperature_min_c", "season_temperature_max_c", "season_frost_days",
+    "season_weather_sources",
+)  # fmt: skip
+NDVI_SUMMARY: tuple[str, ...] = ("season_ndvi_observations", "season_ndvi_mean", "season_ndvi_max")
+# The enclosure twin's columns after its key.
+ENCLOSURE_COLUMNS: tuple[str, ...] = (
+    *ENCLOSURE_PROPERTIES, *TREATMENT_SUMMARY, *ACTIVITY_SUMMARY,
+    "location_id", *WEATHER_SUMMARY, *NDVI_SUMMARY,
+)  # fmt: skip
+_COUNTS = ("treatment_count", "activity_count", "season_weather_days", "season_ndvi_observations")
+
+
+@dataclass(frozen=True)
+class Season:
+    """The growing season of a harvest year, as (month, day) bounds, both included.
+
+    When ``start`` falls after ``end`` in the calendar, the season begins in the
+    year before the harvest (1 November to 31 July, say).
+    """
+
+    start: tuple[int, int] = (3, 1)
+    end: tuple[int, int] = (10, 31)
+
+    @classmethod
+    def parse(cls, start: str, end: str) -> Season:
+        """From "MM-DD" texts (the settings' form)."""
+
+        def month_day(text: str) -> tuple[int, int]:
+            parsed = date.fromisoformat(f"2001-{text}")
+            return parsed.month, parsed.day
+
+        return cls(month_day(start), month_day(end))
+
+    @property
+    def spans_new_year(self) -> bool:
+        return self.start > self.end
+
+    def year_of(self, day: pl.Expr) -> pl.Expr:
+        """The harvest year whose season holds ``day``, or null when no season does."""
+        md = day.dt.month().cast(pl.Int32) * 100 + day.dt.day().cast(pl.Int32)
+        start = self.start[0] * 100 + self.start[1]
+        end = self.end[0] * 100 + self.end[1]
+        year = day.dt.year().cast(pl.Int32)
+        if not self.spans_new_year:
+            return pl.when(md.is_between(start, end)).then(year)
+        return pl.when(md >= start).then(year + 1).when(md <= end).then(year)
+
 
 _NAMES = pl.List(pl.String)
+_MEASURED = ("temperature_mean_c", "temperature_min_c", "temperature_max_c", "precipitation_mm")
 
 
 def _name_or_code(name: str, code: str) -> pl.Expr:
@@ -115,27 +173,100 @@ def activity_summary(activities: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+def weather_summary(weather: pl.LazyFrame, season: Season = Season()) -> pl.LazyFrame:
+    """Per (location_id, year): the season's weather days, rain, temperatures, frost days.
+
+    A day counts when it has a temperature or a precipitation. The daily mean is
+    the measured mean, else the midpoint of the day's minimum and maximum.
+    """
+    mean = pl.coalesce(
+        pl.col("temperature_mean_c"),
+        (pl.col("temperature_min_c") + pl.col("temperature_max_c")) / 2,
+    )
+    measured = pl.any_horizontal(pl.col(c).is_not_null() for c in _MEASURED)
+    frost_days = (pl.col("temperature_min_c") < 0).sum().cast(pl.UInt32)
+    return (
+        weather.with_columns(season.year_of(pl.col("date")).alias("year"))
+        .filter(pl.col("year").is_not_null() & measured)
+        .group_by("location_id", "year")
+        .agg(
+            pl.len().alias("season_weather_days"),
+            _sum_or_null("precipitation_mm").alias("season_precipitation_mm"),
+            mean.mean().alias("season_temperature_mean_c"),
+            pl.col("temperature_min_c").min().alias("season_temperature_min_c"),
+            pl.col("temperature_max_c").max().alias("season_temperature_max_c"),
+            pl.when(pl.col("temperature_min_c").count() > 0)
+            .then(frost_days)
+            .alias("season_frost_days"),
+            _distinct_sorted(pl.col("_source")).alias("season_weather_sources"),
+        )
+    )
+
+
+def ndvi_summary(ndvi: pl.LazyFrame, season: Season = Season()) -> pl.LazyFrame:
+    """Per (enclosure_id, year): the season's NDVI observations, mean and maximum."""
+    return (
+        ndvi.with_columns(season.year_of(pl.col("date")).alias("year"))
+        .filter(pl.col("year").is_not_null() & pl.col("ndvi").is_not_null())
+        .group_by(ENCLOSURES_KEY)
+        .agg(
+            pl.len().alias("season_ndvi_observations"),
+            pl.col("ndvi").mean().alias("season_ndvi_mean"),
+            pl.col("ndvi").max().alias("season_ndvi_max"),
+        )
+    )
+
+
 def digital_twin_enclosures(
-    parcels: pl.LazyFrame, treatments: pl.LazyFrame, activities: pl.LazyFrame
+    parcels: pl.LazyFrame,
+    treatments: pl.LazyFrame,
+    activities: pl.LazyFrame,
+    weather: pl.LazyFrame | None = None,
+    ndvi: pl.LazyFrame | None = None,
+    *,
+    season: Season = Season(),
 ) -> pl.LazyFrame:
-    """The enclosure twin: parcel properties plus treatment and activity summaries.
+    """The enclosure twin: parcel properties, treatment and activity summaries, and the
+    season's weather (of its municipality) and NDVI.
 
     One row per (enclosure_id, year), sorted by them. Summaries are aggregated
-    before joining, so treatments and activities never multiply each other.
+    before joining, so treatments, activities, weather days and NDVI observations
+    never multiply each other. Without weather or NDVI inputs their columns are null.
     """
     properties = latest_parcels(parcels).select(
-        "enclosure_id", pl.col("harvest_year").alias("year"), *ENCLOSURE_PROPERTIES
+        "enclosure_id",
+        pl.col("harvest_year").alias("year"),
+        *ENCLOSURE_PROPERTIES,
+        pl.concat_str("province_id", "municipality_id", separator="-").alias("location_id"),
     )
     key = list(ENCLOSURES_KEY)
+    weather = weather if weather is not None else _no_weather()
+    ndvi = ndvi if ndvi is not None else _no_ndvi()
     return (
         properties.join(treatment_summary(treatments), on=key, how="left")
         .join(activity_summary(activities), on=key, how="left")
+        .join(weather_summary(weather, season), on=["location_id", "year"], how="left")
+        .join(ndvi_summary(ndvi, season), on=key, how="left")
         .with_columns(
-            pl.col("treatment_count", "activity_count").fill_null(0),
-            pl.col("treatment_products", "activity_tasks").fill_null(pl.lit([], dtype=_NAMES)),
+            pl.col(*_COUNTS).fill_null(0),
+            pl.col("treatment_products", "activity_tasks", "season_weather_sources").fill_null(
+                pl.lit([], dtype=_NAMES)
+            ),
         )
-        .select(*key, *ENCLOSURE_PROPERTIES, *TREATMENT_SUMMARY, *ACTIVITY_SUMMARY)
+        .select(*key, *ENCLOSURE_COLUMNS)
         .sort(key)
+    )
+
+
+def _no_weather() -> pl.LazyFrame:
+    schema = {"location_id": pl.String(), "date": pl.Date(), "_source": pl.String()}
+    schema |= dict.fromkeys(_MEASURED, pl.Float64())
+    return pl.LazyFrame(schema=schema)
+
+
+def _no_ndvi() -> pl.LazyFrame:
+    return pl.LazyFrame(
+        schema={"enclosure_id": pl.String(), "date": pl.Date(), "ndvi": pl.Float64()}
     )
 
 

@@ -18,6 +18,7 @@ from agrolake.transforms.refined import (
     WINE_FEATURES,
     WINE_QUALITY_KEY,
     WINE_QUALITY_PARTITION,
+    Season,
     digital_twin_activities,
     digital_twin_enclosures,
     digital_twin_treatments,
@@ -337,6 +338,17 @@ def test_enclosure_twin_schema_and_order() -> None:
             "activity_count": pl.UInt32(),
             "activity_tasks": NAMES,
             "last_activity_date": pl.Date(),
+            "location_id": pl.String(),
+            "season_weather_days": pl.UInt32(),
+            "season_precipitation_mm": pl.Float64(),
+            "season_temperature_mean_c": pl.Float64(),
+            "season_temperature_min_c": pl.Float64(),
+            "season_temperature_max_c": pl.Float64(),
+            "season_frost_days": pl.UInt32(),
+            "season_weather_sources": NAMES,
+            "season_ndvi_observations": pl.UInt32(),
+            "season_ndvi_mean": pl.Float64(),
+            "season_ndvi_max": pl.Float64(),
         }
     )
     assert frame.select(ENCLOSURES_KEY).is_duplicated().sum() == 0
@@ -495,3 +507,128 @@ def test_wine_without_row_position_keeps_input_order_within_a_file() -> None:
     frame = ml_wine_quality(wine).collect()
     assert frame["quality"].to_list() == [8, 8, 3, 4]
     assert frame.columns == [*WINE_FEATURES, "quality", "_ingest_id", "_source"]
+
+
+# Weather and NDVI of the growing season ----------------------------------------------
+
+WEATHER: dict[str, pl.DataType] = {
+    "location_id": pl.String(),
+    "date": pl.Date(),
+    "year": pl.Int32(),
+    "temperature_mean_c": pl.Float64(),
+    "temperature_min_c": pl.Float64(),
+    "temperature_max_c": pl.Float64(),
+    "precipitation_mm": pl.Float64(),
+    **LINEAGE,
+}
+NDVI: dict[str, pl.DataType] = {
+    "enclosure_id": pl.String(),
+    "date": pl.Date(),
+    "year": pl.Int32(),
+    "ndvi": pl.Float64(),
+    **LINEAGE,
+}
+
+
+SEASON = Season()
+
+
+def weather_day(location: str, day: date, **values: Any) -> dict[str, Any]:
+    return {"location_id": location, "date": day, "year": day.year, **values}
+
+
+def seasonal(
+    parcels: list[dict[str, Any]],
+    weather: list[dict[str, Any]] = [],  # noqa: B006 - never mutated
+    ndvi: list[dict[str, Any]] = [],  # noqa: B006 - never mutated
+    season: Season = SEASON,
+) -> pl.DataFrame:
+    return digital_twin_enclosures(
+        trusted(PARCELS, *parcels),
+        trusted(TREATMENTS),
+        trusted(ACTIVITIES),
+        trusted(WEATHER, *weather),
+        trusted(NDVI, *ndvi),
+        season=season,
+    ).collect()
+
+
+def test_season_weather_of_the_enclosures_municipality() -> None:
+    here = {"province_id": 50, "municipality_id": 73}
+    days = [
+        weather_day("50-73", date(2024, 2, 28), temperature_min_c=-9.0, precipitation_mm=30.0),
+        weather_day("50-73", date(2024, 3, 1), temperature_mean_c=8.0, temperature_min_c=-2.0,
+                    temperature_max_c=14.0, precipitation_mm=1.5, _source="AEMET"),
+        weather_day("50-73", date(2024, 6, 1), temperature_min_c=14.0, temperature_max_c=30.0,
+                    precipitation_mm=0.0, _source="Open-Meteo"),
+        weather_day("50-73", date(2024, 10, 31), temperature_mean_c=12.0,
+                    temperature_min_c=-0.5, temperature_max_c=20.0, _source="AEMET"),
+        weather_day("50-73", date(2024, 11, 1), temperature_min_c=-7.0, precipitation_mm=9.0),
+        weather_day("50-73", date(2023, 6, 1), temperature_max_c=41.0, precipitation_mm=5.0),
+        weather_day("50-74", date(2024, 6, 1), temperature_max_c=44.0, precipitation_mm=50.0),
+        weather_day("50-73", date(2024, 7, 1)),  # a day the archive has not filled yet
+    ]  # fmt: skip
+    frame = seasonal([parcel("E1", 2024, **here), parcel("E1", 2023, **here)], days)
+    this = row(frame, "E1", 2024)
+    assert this["location_id"] == "50-73"
+    assert this["season_weather_days"] == 3, "1 March to 31 October, days with values"
+    assert this["season_precipitation_mm"] == 1.5
+    # Daily means: 8.0 measured, (14 + 30) / 2 = 22.0 from the extremes, 12.0 measured.
+    assert this["season_temperature_mean_c"] == pytest.approx((8.0 + 22.0 + 12.0) / 3)
+    assert (this["season_temperature_min_c"], this["season_temperature_max_c"]) == (-2.0, 30.0)
+    assert this["season_frost_days"] == 2
+    assert this["season_weather_sources"] == ["AEMET", "Open-Meteo"]
+    last_year = row(frame, "E1", 2023)
+    assert last_year["season_weather_days"] == 1 and last_year["season_temperature_max_c"] == 41.0
+    assert last_year["season_frost_days"] is None, "no minimum temperature: frost unknown"
+
+
+def test_no_weather_gives_zero_days_and_unknown_values() -> None:
+    frame = seasonal([parcel("E1", 2024, province_id=2, municipality_id=9)])
+    this = row(frame, "E1", 2024)
+    assert this["location_id"] == "2-9" and this["season_weather_days"] == 0
+    assert this["season_precipitation_mm"] is None and this["season_frost_days"] is None
+    assert this["season_weather_sources"] == [] and this["season_ndvi_observations"] == 0
+    assert this["season_ndvi_mean"] is None and this["season_ndvi_max"] is None
+
+
+def test_season_ndvi_of_the_enclosure() -> None:
+    ndvi = [
+        {"enclosure_id": "E1", "date": date(2024, 2, 20), "year": 2024, "ndvi": 0.9},
+        {"enclosure_id": "E1", "date": date(2024, 4, 5), "year": 2024, "ndvi": 0.4},
+        {"enclosure_id": "E1", "date": date(2024, 6, 5), "year": 2024, "ndvi": 0.7},
+        {"enclosure_id": "E2", "date": date(2024, 6, 5), "year": 2024, "ndvi": 0.1},
+    ]
+    frame = seasonal([parcel("E1", 2024, province_id=2, municipality_id=9)], ndvi=ndvi)
+    this = row(frame, "E1", 2024)
+    assert this["season_ndvi_observations"] == 2
+    assert this["season_ndvi_mean"] == pytest.approx(0.55) and this["season_ndvi_max"] == 0.7
+
+
+def test_a_season_across_the_new_year_starts_the_year_before_the_harvest() -> None:
+    here = {"province_id": 50, "municipality_id": 73}
+    days = [
+        weather_day("50-73", date(2023, 10, 31), precipitation_mm=100.0),
+        weather_day("50-73", date(2023, 11, 1), precipitation_mm=1.0),
+        weather_day("50-73", date(2024, 1, 15), precipitation_mm=2.0),
+        weather_day("50-73", date(2024, 2, 28), precipitation_mm=4.0),
+        weather_day("50-73", date(2024, 3, 1), precipitation_mm=8.0),
+    ]
+    winter = Season.parse("11-01", "02-28")
+    assert winter.spans_new_year
+    frame = seasonal([parcel("E1", 2024, **here)], days, season=winter)
+    assert row(frame, "E1", 2024)["season_precipitation_mm"] == 7.0
+    assert row(frame, "E1", 2024)["season_weather_days"] == 3
+
+
+def test_season_bounds_are_settings() -> None:
+    from agrolake.errors import ConfigError
+    from agrolake.settings import load_settings
+
+    settings = load_settings(season_start="4-1", season_end="09-30")
+    assert (settings.season_start, settings.season_end) == ("04-01", "09-30")
+    season = Season.parse(settings.season_start, settings.season_end)
+    assert season == Season((4, 1), (9, 30)) and not season.spans_new_year
+    for bad in ("02-29", "13-01", "march"):
+        with pytest.raises(ConfigError, match="AGROLAKE_SEASON_START"):
+            load_settings(season_start=bad)

@@ -1,0 +1,20 @@
+"""Ingestion from third-party HTTP APIs into the landing zone: weather and NDVI.
+
+Library code: the flows in ``etl/`` and the ``agrolake fetch`` command call it.
+"""
+
+from agrolake.apis.client import ApiClient
+from agrolake.apis.fetch import FetchSummary, Landed, Request
+from agrolake.apis.ndvi import fetch_ndvi, ndvi_requests
+from agrolake.apis.weather import fetch_weather, weather_requests
+
+__all__ = [
+    "ApiClient",
+    "FetchSummary",
+    "Landed",
+    "Request",
+    "fetch_ndvi",
+    "fetch_weather",
+    "ndvi_requests",
+    "weather_requests",
+]
