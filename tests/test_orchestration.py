@@ -100,7 +100,7 @@ def deployments(prefect_server: PrefectServer) -> dict[str, str]:
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     ids = {name: api(prefect_server, "GET", f"/deployments/name/{name}")["id"] for name in (
         "landing/on-upload", "landing/poll", "trusted/trusted", "refined/refined", "lake/lake",
-        "train-wine-quality/retrain",
+        "train-wine-quality/retrain", "weather/weekly", "ndvi/weekly",
     )}  # fmt: skip
     assert len(api(prefect_server, "POST", "/deployments/filter", {})) == len(ids)
     api(prefect_server, "POST", f"/deployments/{ids['landing/poll']}/pause_deployment")
@@ -196,6 +196,25 @@ def diagnose(workers: list[PrefectWorker], lake: Lake) -> Callable[[], str]:
 
 
 # ---------------------------------------------------------------- tests
+
+
+def test_api_flows_and_retraining_run_weekly_as_in_the_seed(
+    prefect_server: PrefectServer, deployments: dict[str, str]
+) -> None:
+    for name in ("weather/weekly", "ndvi/weekly", "train-wine-quality/retrain"):
+        found = api(prefect_server, "GET", f"/deployments/{deployments[name]}")
+        [schedule] = [s["schedule"] for s in found["schedules"]]
+        assert (schedule["cron"], schedule["timezone"]) == ("0 0 * * SUN", "Europe/Madrid")
+        assert found["work_pool_name"] == "local-work"
+    poll = api(prefect_server, "GET", f"/deployments/{deployments['landing/poll']}")
+    assert [s["schedule"]["interval"] for s in poll["schedules"]] == [60.0]
+    retrain = api(prefect_server, "POST", "/automations/filter", {})
+    assert any(
+        t.get("expect") == ["agrolake.table.updated"]
+        and t.get("match", {}).get("prefect.resource.id")
+        == "agrolake.table.refined.ml_wine_quality"
+        for t in (a["trigger"] for a in retrain)
+    )
 
 
 def test_a_wake_queues_one_run_and_ignores_runs_not_due(
