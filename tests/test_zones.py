@@ -361,3 +361,32 @@ def test_a_csv_in_another_encoding_reaches_trusted_and_leaves_raw_as_it_was(lake
     assert set(activities["parcel_name"]) == as_read
     assert set(activities["task_name"]) == {"FERTIRRIGACIÓN".encode("cp1252").decode(encoding)}
     assert sorted(o.key for o in lake.store.list("raw")) == raw_before
+
+
+def test_an_ingest_that_cannot_be_written_does_not_hold_back_its_batch(
+    local_lake: Lake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import agrolake.trusted as trusted
+    from agrolake.errors import StorageUnavailable
+    from agrolake.landing import process_landing
+
+    for i in range(4):
+        data = write_activities(tmp_path / f"a{i}.csv", rows=10, seed=40 + i).read_bytes()
+        land(local_lake, f"actividades_{i}.csv", data)
+    process_landing(local_lake)
+    [bad] = [r for r in local_lake.catalog.find(status=RAW) if r["original_name"].endswith("2.csv")]
+    real = trusted.write_ingests
+
+    def fails_for_bad(lake: Lake, table: Any, cleaned: list[Any]) -> Any:
+        if any(ingest["ingest_id"] == bad["ingest_id"] for ingest, _ in cleaned):
+            raise StorageUnavailable("the store hiccuped")
+        return real(lake, table, cleaned)
+
+    monkeypatch.setattr(trusted, "write_ingests", fails_for_bad)
+    summary = process_trusted(local_lake)
+
+    assert summary.failed == {bad["ingest_id"]: "the store hiccuped"}
+    assert len(summary.ingests) == 3 and bad["ingest_id"] not in summary.ingests
+    assert set(frame(local_lake, ACTIVITIES)["_ingest_id"]) == set(summary.ingests)
+    [waiting] = local_lake.catalog.find(status=RAW)
+    assert waiting["ingest_id"] == bad["ingest_id"] and waiting["reason"] == "the store hiccuped"
