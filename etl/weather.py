@@ -12,30 +12,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
+from prefect import flow
 
-from agrolake.errors import ApiError
+from etl.api_fetch import fetch_into_landing, through_the_lake
 from etl.hooks import NOTIFY
-from etl.landing import land_pending_files
-from etl.refined import refine_changed_tables
-from etl.report import report, run_main
-from etl.trusted import trust_raw_ingests
-
-
-@task(name="fetch-weather", cache_policy=NO_CACHE)
-def fetch_into_landing(since: date | None, until: date | None) -> dict[str, Any]:
-    # Requests are retried one by one in the library: no task retries. No cache: each
-    # call must ask the API (see ZONE_TASK in etl/hooks.py).
-    from agrolake.apis import fetch_weather as fetch  # in the task: see etl/landing.py
-    from agrolake.lake import open_lake
-
-    with open_lake() as lake:
-        summary = fetch(lake, since=since, until=until)
-    for line in summary.lines():
-        report(line)
-    failure = summary.failure()
-    return {**summary.as_dict(), "error": failure.message if failure else None}
+from etl.report import run_main
 
 
 @flow(name="weather", log_prints=False, on_failure=NOTIFY, on_crashed=NOTIFY)
@@ -43,14 +24,7 @@ def fetch_weather(
     since: date | None = None, until: date | None = None, process: bool = True
 ) -> dict[str, Any]:
     """Land each location's new days of weather, then take them through the lake."""
-    fetched = fetch_into_landing(since, until)
-    if process and fetched["landed"]:
-        land_pending_files()
-        trust_raw_ingests()
-        refine_changed_tables()
-    if fetched["error"]:
-        raise ApiError(fetched["error"])
-    return fetched
+    return through_the_lake(fetch_into_landing("weather", since, until), process)
 
 
 if __name__ == "__main__":
