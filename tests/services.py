@@ -179,17 +179,7 @@ class S3Server(_Service):
     def stop(self, timeout: float = 30.0) -> None:
         """SIGTERM, wait up to ``timeout`` s (a clean stop takes ~2 s), then SIGKILL. Idempotent."""
         atexit.unregister(self.stop)
-        proc = self._proc
-        if proc.poll() is None:
-            # The child was started in its own session, so its process group id is its PID.
-            # We signal only while the child is unreaped (poll() is None), so that id cannot
-            # have been recycled for somebody else's group.
-            _signal_group(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                _signal_group(proc.pid, signal.SIGKILL)
-                proc.wait(10)
+        _stop_group(self._proc, timeout)
         # weed hard-codes its unix sockets as /tmp/seaweedfs-<component>-<port>.sock and
         # leaves some behind; the names embed ports this server owned, so they are ours.
         for port in self._ports:
@@ -540,13 +530,7 @@ class MlflowServer(_Service):
         proc = self._proc
         huey_dirs = self._huey_dirs()
         if proc.poll() is None:
-            # Own session, so the group id is its PID; signalled only while unreaped.
-            _signal_group(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                _signal_group(proc.pid, signal.SIGKILL)
-                proc.wait(10)
+            _stop_group(proc, timeout)
         else:
             # `mlflow server`'s job runner may outlive a dead parent: clear the group.
             _signal_group(proc.pid, signal.SIGKILL)
@@ -703,6 +687,11 @@ class PrefectServer(_Service):
 
 
 def _stop_group(proc: subprocess.Popen[bytes], timeout: float) -> None:
+    """SIGTERM the process group, wait up to ``timeout`` s, then SIGKILL.
+
+    Services start in their own session, so the group id is the child's PID; it is
+    signalled only while the child is unreaped (``poll()`` is None), so that id
+    cannot have been recycled for somebody else's group."""
     if proc.poll() is None:
         _signal_group(proc.pid, signal.SIGTERM)
         try:
