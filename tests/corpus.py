@@ -6,6 +6,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+from agrolake.samples._catalog import FIXED_CREATED
 from agrolake.samples import (
     ACTIVITY_HEADERS,
     write_activities,
@@ -27,6 +28,7 @@ def _xlsx(sheets: dict[str, list[list[str]]]) -> bytes:
 
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    book.set_properties({"created": FIXED_CREATED})  # same bytes on every run
     for name, rows in sheets.items():
         sheet = book.add_worksheet(name)
         for r, row in enumerate(rows):
