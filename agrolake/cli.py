@@ -78,7 +78,7 @@ def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to upload to landing.")],
 ) -> None:
     """Upload files (or every file in folders) into the landing zone."""
-    from agrolake.uploads import files_under, upload
+    from agrolake.zones.uploads import files_under, upload
 
     lake = _lake()
     total = sum(1 for _ in files_under(paths))
@@ -213,9 +213,9 @@ def query(
     """Query the trusted and refined tables with SQL (DuckDB)."""
     import polars as pl
 
+    from agrolake.answers.query import parse_as_of
+    from agrolake.answers.query import query as run_query
     from agrolake.errors import UsageError
-    from agrolake.query import parse_as_of
-    from agrolake.query import query as run_query
 
     if fmt not in ("table", "csv", "json"):
         raise UsageError(f"--format is table, csv or json, not {fmt!r}")
@@ -280,7 +280,7 @@ def lineage(
     json_output: JsonFlag = False,
 ) -> None:
     """Where a file's rows went, which files are behind a table version or a model."""
-    from agrolake import provenance
+    from agrolake.answers import provenance
     from agrolake.errors import UsageError
 
     if sum(x is not None for x in (key, table, model)) != 1:
@@ -331,7 +331,7 @@ def lineage(
 @app.command()
 def status(json_output: JsonFlag = False) -> None:
     """How many files wait in landing, were rejected, are in raw; every table."""
-    from agrolake import reports
+    from agrolake.answers import reports
 
     data = reports.status(_lake())
     if json_output:
@@ -354,7 +354,7 @@ def status(json_output: JsonFlag = False) -> None:
 @app.command()
 def invalid(json_output: JsonFlag = False) -> None:
     """Rejected files with the reason of each."""
-    from agrolake import reports
+    from agrolake.answers import reports
 
     rows = reports.invalid_files(_lake())
     if json_output:
@@ -378,7 +378,7 @@ def replay(
 ) -> None:
     """Move rejected files back to landing (after fixing a contract or the files)."""
     from agrolake.errors import UsageError
-    from agrolake.replay import replay as replay_files
+    from agrolake.zones.replay import replay as replay_files
 
     if bool(keys) == all_:
         raise UsageError("give the keys to replay, or --all")
@@ -395,8 +395,8 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 5001,
 ) -> None:
     """Serve a registered model on MLflow's scoring protocol (POST /invocations), lean."""
+    from agrolake.lake.settings import load_settings
     from agrolake.serving import serve as run_serving
-    from agrolake.settings import load_settings
 
     err.print(f"serve: {model} on http://{host}:{port}/invocations")
     run_serving(load_settings(), model=model, host=host, port=port)
@@ -408,9 +408,9 @@ def mlflow_server(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 5000,
 ) -> None:
     """Start a lean MLflow tracking server (UI, registry, proxied artifacts) in one process."""
-    from agrolake.ml.server import run_server
+    from agrolake.lake.settings import load_settings
     from agrolake.ml.tracking import server_config
-    from agrolake.settings import load_settings
+    from agrolake.ml.tracking_server import run_server
 
     config = server_config(load_settings(), host, port)
     err.print(f"mlflow-server: {config.url} (backend and artifacts from agrolake settings)")
@@ -423,8 +423,8 @@ def webhook(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8787,
 ) -> None:
     """Receive S3 event notifications (POST /s3-events) and wake the landing deployment."""
-    from agrolake.settings import load_settings
-    from etl.webhook import serve as serve_webhook
+    from agrolake.lake.settings import load_settings
+    from etl.wake import serve as serve_webhook
 
     settings = load_settings()
     err.print(
@@ -443,7 +443,7 @@ def demo(
     """Generate sample farm files (a few bad ones too), ingest and run them, show the lake."""
     from agrolake.pipeline import run_all
     from agrolake.samples import write_demo_set
-    from agrolake.uploads import upload
+    from agrolake.zones.uploads import upload
 
     lake = _lake()
     folder = folder or lake.settings.home / "demo-files"
@@ -469,7 +469,7 @@ FROM refined.digital_twin_enclosures ORDER BY enclosure_id, year LIMIT 8
 
 def _twin_preview(lake: Lake) -> None:
     """The first enclosures of the twin with their growing season's weather and NDVI."""
-    from agrolake.query import query as run_query
+    from agrolake.answers.query import query as run_query
 
     rows = run_query(lake, TWIN_PREVIEW).to_pylist()
     if not rows:

@@ -22,8 +22,8 @@ from importlib import resources
 from pathlib import Path
 
 from agrolake.errors import ConfigError
-from agrolake.naming import normalise
-from agrolake.settings import Settings
+from agrolake.lake.naming import normalise
+from agrolake.lake.settings import Settings
 
 REQUIRED = ("province_id", "municipality_id", "latitude", "longitude")
 OPTIONAL = ("municipality", "province", "aemet_station")

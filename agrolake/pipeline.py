@@ -6,12 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from agrolake.lake import Lake
-from agrolake.landing import LandingSummary, Outcome, process_landing
+from agrolake.lake.tables import TableRef, parse_table
 from agrolake.ml.retrain import retrain_if_needed
 from agrolake.ml.training import TrainingResult
-from agrolake.refined import REFINED, RefinedSummary, build, process_refined
-from agrolake.tables import TableRef, parse_table
-from agrolake.trusted import (
+from agrolake.zones.landing import LandingSummary, Outcome, process_landing
+from agrolake.zones.refined import REFINED, RefinedSummary, build, process_refined
+from agrolake.zones.trusted import (
     TableWrite,
     TrustedSummary,
     process_trusted,

@@ -107,9 +107,9 @@ def _hashed(chunks: Iterator[bytes], digest: Any) -> Iterator[bytes]:
 
 def child_floor() -> dict[str, Any]:
     """Stream every landing object (sha256 on the way) and put it to raw: the floor."""
-    import agrolake.landing  # noqa: F401  the agrolake child's imports, so RSS baselines match
-    from agrolake.settings import load_settings
-    from agrolake.storage import ObjectStore
+    import agrolake.zones.landing  # noqa: F401  the agrolake child's imports, so RSS baselines match
+    from agrolake.lake.settings import load_settings
+    from agrolake.lake.storage import ObjectStore
 
     store = ObjectStore(load_settings())
     store.exists("landing", "bench-warm-up")  # builds the clients and opens a connection
@@ -150,9 +150,9 @@ def child_agrolake(profile_to: Path | None) -> dict[str, Any]:
 
     from agrolake.contracts import all_contracts, recognise
     from agrolake.lake import Lake
-    from agrolake.landing import process_landing
     from agrolake.readers import read_sample
     from agrolake.samples import write_activities
+    from agrolake.zones.landing import process_landing
 
     lake = Lake.from_env()
     # One-time costs a long-running worker pays once: contract discovery, the first

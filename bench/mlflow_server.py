@@ -2,7 +2,7 @@
 
 Variants, each started fresh (new database, new bucket) in every repetition:
 
-* ``lean``: :func:`agrolake.ml.server.server_command`, after its schema migration: one
+* ``lean``: :func:`agrolake.ml.tracking_server.server_command`, after its schema migration: one
   uvicorn process serving ``mlflow.server.fastapi_app:app``, no job runner, no
   telemetry, polars/pyarrow/scipy kept out;
 * ``lean-all-imports``: the same, but started as plain ``python -m uvicorn`` (MLflow
@@ -10,7 +10,7 @@ Variants, each started fresh (new database, new bucket) in every repetition:
 * ``mlflow-1w``: ``mlflow server --workers 1`` with ``MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false``
   (MLflow's own launcher: a CLI parent process plus one uvicorn worker);
 * ``mlflow``: ``mlflow server`` with MLflow's defaults
-  (:func:`agrolake.ml.server.default_server_command`: 4 workers, job execution on).
+  (:func:`agrolake.ml.tracking_server.default_server_command`: 4 workers, job execution on).
 
 All serve the same backend kind and artifact destination with proxied artifacts: by
 default a PostgreSQL database (``pgserver``) and a SeaweedFS bucket, both started by this
@@ -65,7 +65,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a file: bench/mlflow_server.py
     sys.path.insert(0, str(ROOT))
 
-from agrolake.ml.server import TrackingServerConfig  # noqa: E402
+from agrolake.ml.tracking_server import TrackingServerConfig  # noqa: E402
 from tests.services import (  # noqa: E402
     MlflowServer,
     PostgresServer,

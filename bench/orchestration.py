@@ -50,15 +50,15 @@ from tests.services import start_prefect_server  # noqa: E402
 
 LIBRARY_LANDING = """
 from agrolake.lake import open_lake
-from agrolake.landing import process_landing
+from agrolake.zones.landing import process_landing
 with open_lake() as lake:
     print(process_landing(lake).line())
 """
 LIBRARY_ZONES = """
 from agrolake.lake import open_lake
-from agrolake.landing import process_landing
-from agrolake.refined import process_refined
-from agrolake.trusted import process_trusted
+from agrolake.zones.landing import process_landing
+from agrolake.zones.refined import process_refined
+from agrolake.zones.trusted import process_trusted
 with open_lake() as lake:
     print(process_landing(lake).line())
     print(process_trusted(lake).line())
@@ -144,8 +144,8 @@ def latency(server: Any, work: Path, repeat: int) -> dict[str, list[float]]:
     import socket
     import urllib.request
 
+    from agrolake.answers.reports import status
     from agrolake.lake import Lake
-    from agrolake.reports import status
     from agrolake.samples import write_wine_quality
     from tests.services import start_prefect_worker, start_seaweedfs
 

@@ -80,10 +80,10 @@ def train(home: Path, estimator: str) -> str:
 
 def _train(home: Path, estimator: str) -> str:
     from agrolake.lake import Lake
+    from agrolake.lake.settings import Settings
     from agrolake.ml.training import train_wine_quality
     from agrolake.pipeline import run_all
     from agrolake.samples import write_wine_quality
-    from agrolake.settings import Settings
 
     lake = Lake(Settings(home=home, train_on_run=False))
     lake.init()

@@ -38,9 +38,9 @@ ESTIMATORS = ("elasticnet", "random_forest")
 
 def _prepare(home: Path) -> None:
     from agrolake.lake import Lake
+    from agrolake.lake.settings import Settings
     from agrolake.pipeline import run_all
     from agrolake.samples import write_wine_quality
-    from agrolake.settings import Settings
 
     lake = Lake(Settings(home=home, train_on_run=False))
     lake.init()
@@ -56,10 +56,10 @@ def _child(mode: str, estimator: str, home: Path) -> dict[str, float]:
     import sklearn.linear_model  # noqa: F401
 
     from agrolake.lake import Lake
+    from agrolake.lake.settings import Settings
     from agrolake.ml.data import FEATURES, TARGET, load_training_data
     from agrolake.ml.estimators import make_estimator, resolve_params
     from agrolake.ml.training import _metrics, train_wine_quality
-    from agrolake.settings import Settings
 
     lake = Lake(Settings(home=home, train_on_run=False))
     started = time.perf_counter()

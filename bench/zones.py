@@ -195,10 +195,10 @@ def _profiled(profile_to: Path | None, action: Callable[[], Any]) -> Any:
 
 def child_populate(inputs: Path, scenario: str) -> dict[str, Any]:
     """Create the lake, land the inputs, take them to raw (and, for refined, to trusted)."""
-    from agrolake.catalog import RAW
     from agrolake.lake import Lake
-    from agrolake.landing import process_landing
-    from agrolake.trusted import process_trusted
+    from agrolake.lake.catalog import RAW
+    from agrolake.zones.landing import process_landing
+    from agrolake.zones.trusted import process_trusted
 
     lake = Lake.from_env()
     lake.init()
@@ -230,7 +230,7 @@ def child_floor(raw_path: Path, out_dir: Path) -> dict[str, Any]:
     """The floor the issue defines: ``scan_csv(infer_schema=False).sink_parquet``."""
     import polars as pl
 
-    import agrolake.trusted  # noqa: F401  the agrolake child's imports, so RSS bases match
+    import agrolake.zones.trusted  # noqa: F401  the agrolake child's imports, so RSS bases match
 
     out = out_dir / "floor.parquet"
     with Timed() as timed:
@@ -244,9 +244,9 @@ def child_floor(raw_path: Path, out_dir: Path) -> dict[str, Any]:
 
 def child_trusted(profile_to: Path | None) -> dict[str, Any]:
     """Time ``process_trusted`` over the one raw ingest."""
-    from agrolake.catalog import RAW
     from agrolake.lake import Lake
-    from agrolake.trusted import process_trusted
+    from agrolake.lake.catalog import RAW
+    from agrolake.zones.trusted import process_trusted
 
     lake = Lake.from_env()
     [ingest] = lake.catalog.find(status=RAW)
@@ -268,7 +268,7 @@ def child_trusted(profile_to: Path | None) -> dict[str, Any]:
 
 def child_refined(profile_to: Path | None) -> dict[str, Any]:
     """Time ``process_refined(force=True)``, and each table's ``build`` within it."""
-    import agrolake.refined as refined
+    import agrolake.zones.refined as refined
     from agrolake.lake import Lake
 
     lake = Lake.from_env()
@@ -303,7 +303,7 @@ def child_refined(profile_to: Path | None) -> dict[str, Any]:
 def child_enclosures() -> dict[str, Any]:
     """Time ``refined.build`` of the enclosures twin alone, as ``pipeline.rebuild`` does."""
     from agrolake.lake import Lake
-    from agrolake.refined import REFINED, build
+    from agrolake.zones.refined import REFINED, build
 
     lake = Lake.from_env()
     _warm_up(lake)
@@ -321,17 +321,17 @@ def child_breakdown() -> dict[str, Any]:
 
     The same agrolake functions and polars calls, in the order ``clean_raw_ingest`` →
     ``clean_ingest`` → ``_clean_by_value`` → ``write_ingests`` make them (keep in step
-    with agrolake/trusted.py); catalog calls are left out. Each step's peak RSS is
+    with agrolake/zones/trusted.py); catalog calls are left out. Each step's peak RSS is
     its own (VmHWM reset before it); memory a step frees may stay with the
     allocator, so a later step's "before" can include it.
     """
     import polars as pl
 
     from agrolake import trusted as tr
-    from agrolake.catalog import RAW
     from agrolake.contracts import get_contract
     from agrolake.lake import Lake
-    from agrolake.tables import TableRef
+    from agrolake.lake.catalog import RAW
+    from agrolake.lake.tables import TableRef
     from agrolake.transforms import ROW, quarantined_rows, split_by_value
 
     lake = Lake.from_env()
@@ -419,8 +419,8 @@ def child_stages() -> dict[str, Any]:
     """
     import polars as pl
 
-    from agrolake.catalog import RAW
     from agrolake.lake import Lake
+    from agrolake.lake.catalog import RAW
     from agrolake.readers import read_frame
     from agrolake.transforms import common, erp, valid_rows
 
@@ -490,10 +490,10 @@ def child_sketch(variant: str) -> dict[str, Any]:
     import polars as pl
 
     from agrolake import trusted as tr
-    from agrolake.catalog import RAW
     from agrolake.contracts import get_contract
     from agrolake.lake import Lake
-    from agrolake.tables import TableRef
+    from agrolake.lake.catalog import RAW
+    from agrolake.lake.tables import TableRef
     from agrolake.transforms import quarantined_rows, valid_rows
 
     lake = Lake.from_env()
@@ -589,7 +589,7 @@ def _distinct_writes(
     import pyarrow.dataset as pads
     from deltalake import write_deltalake
 
-    from agrolake.tables import TableRef
+    from agrolake.lake.tables import TableRef
 
     def reader() -> Any:
         return pads.dataset(spool / "distinct.parquet").scanner(batch_size=64 * 1024).to_reader()

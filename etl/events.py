@@ -16,8 +16,9 @@ TABLE_UPDATED = "agrolake.table.updated"
 
 
 class TableWrite(Protocol):
-    """What a library summary says of a table version it wrote (``agrolake.trusted.TableWrite``;
-    not imported, so a flow that writes nothing does not load polars to say so)."""
+    """What a library summary says of a table version it wrote
+    (``agrolake.zones.trusted.TableWrite``; not imported, so a flow that writes
+    nothing does not load polars to say so)."""
 
     table: str
     version: int

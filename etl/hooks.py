@@ -10,10 +10,10 @@ from prefect.cache_policies import NO_CACHE
 from prefect.settings import PREFECT_UI_URL
 
 from agrolake.errors import AgrolakeError
-from agrolake.notifications import FailureNotice, notify_failure
-from agrolake.settings import NotificationSettings
+from agrolake.events.notifications import FailureNotice, notify_failure
+from agrolake.lake.settings import NotificationSettings
 
-log = logging.getLogger("agrolake.notifications")
+log = logging.getLogger("agrolake.events.notifications")
 
 
 def notify_on_failure(flow: Any, flow_run: Any, state: Any) -> None:

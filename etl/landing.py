@@ -24,7 +24,7 @@ def land_pending_files(max_files: int | None = None) -> dict[str, int]:
     # The library is imported in the task, not at the top: a run that finds nothing
     # to do then starts in about half the time (docs/orchestration.md, cold start).
     from agrolake.lake import open_lake
-    from agrolake.landing import process_landing
+    from agrolake.zones.landing import process_landing
 
     with open_lake() as lake, landing_progress() as progress:
         summary = process_landing(
@@ -39,8 +39,8 @@ def land_pending_files(max_files: int | None = None) -> dict[str, int]:
 
 @task(name="count-ingests-awaiting-trusted", cache_policy=NO_CACHE)
 def ingests_awaiting_trusted() -> int:
-    from agrolake.catalog import RAW
     from agrolake.lake import open_lake
+    from agrolake.lake.catalog import RAW
 
     with open_lake() as lake:
         return lake.catalog.count_by_status().get(RAW, 0)

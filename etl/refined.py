@@ -15,7 +15,7 @@ from etl.report import report, run_main
 @task(name="refine-changed-tables", **ZONE_TASK)
 def refine_changed_tables(force: bool = False) -> dict[str, int]:
     from agrolake.lake import open_lake  # in the task: see etl/landing.py
-    from agrolake.refined import process_refined
+    from agrolake.zones.refined import process_refined
 
     with open_lake() as lake:
         summary = process_refined(lake, force=force)

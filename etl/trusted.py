@@ -15,7 +15,7 @@ from etl.report import report, run_main
 @task(name="trust-raw-ingests", **ZONE_TASK)
 def trust_raw_ingests() -> dict[str, int]:
     from agrolake.lake import open_lake  # in the task: see etl/landing.py
-    from agrolake.trusted import process_trusted
+    from agrolake.zones.trusted import process_trusted
 
     with open_lake() as lake:
         summary = process_trusted(lake)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from agrolake.lake import Lake
-from agrolake.settings import Settings
+from agrolake.lake.settings import Settings
 from tests.services import (
     PostgresServer,
     PrefectServer,
@@ -114,7 +114,7 @@ def demo_lake(lake: Lake, tmp_path: Path) -> Lake:
     """A lake on each backend after the demo files went through every zone."""
     from agrolake.pipeline import run_all
     from agrolake.samples import write_demo_set
-    from agrolake.uploads import upload
+    from agrolake.zones.uploads import upload
 
     upload(lake, [Path(p) for p in write_demo_set(tmp_path / "demo")])
     run_all(lake)

@@ -6,13 +6,13 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from agrolake.samples._catalog import FIXED_CREATED
 from agrolake.samples import (
     ACTIVITY_HEADERS,
     write_activities,
     write_parcels_and_treatments,
     write_wine_quality,
 )
+from agrolake.samples._catalog import FIXED_CREATED
 
 
 @dataclass(frozen=True)

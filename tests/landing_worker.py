@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from agrolake.lake import Lake
-from agrolake.landing import process_landing
+from agrolake.zones.landing import process_landing
 
 
 def main() -> None:

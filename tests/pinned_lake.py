@@ -136,7 +136,9 @@ def input_files(folder: Path) -> list[tuple[str, bytes]]:
     demo = [(p.name, p.read_bytes()) for p in write_demo_set(folder / "demo")]
     cases = corpus.build(folder / "corpus", max_file_bytes=512 * 1024 * 1024)
     # Encryption salts every copy anew, and too-large files are never read: left out.
-    landed = [(f"corpus/{c.key}", c.data) for c in cases if c.code not in ("too_large", "encrypted")]
+    landed = [
+        (f"corpus/{c.key}", c.data) for c in cases if c.code not in ("too_large", "encrypted")
+    ]
     bad = [(f"malos/{p.name}", p.read_bytes()) for p in bad_value_files(folder / "malos")]
     return demo + landed + bad
 
@@ -150,7 +152,7 @@ def build_tables(lake: Lake, folder: Path) -> dict[str, pl.DataFrame]:
     """Land every input one by one, take them through every zone, read every table."""
     from agrolake.pipeline import all_tables
     from agrolake.pipeline import run_all as run
-    from agrolake.landing import process_landing
+    from agrolake.zones.landing import process_landing
 
     for key, data in input_files(folder):
         lake.store.put("landing", key, data)
@@ -204,7 +206,7 @@ def _digest(column: pl.Series) -> str:
 def main() -> None:
     import tempfile
 
-    from agrolake.settings import Settings
+    from agrolake.lake.settings import Settings
 
     with tempfile.TemporaryDirectory() as folder:
         lake = Lake(Settings(home=Path(folder) / "home", train_on_run=False))

@@ -490,7 +490,7 @@ def start_postgres(workdir: Path) -> PostgresServer:
 # --------------------------------------------------------------------------- MLflow
 
 if TYPE_CHECKING:
-    from agrolake.ml.server import TrackingServerConfig
+    from agrolake.ml.tracking_server import TrackingServerConfig
 
 
 def _free_port() -> int:
@@ -589,10 +589,10 @@ def start_mlflow(
     """Start an MLflow tracking server on 127.0.0.1 and a free port (``config``'s host and
     port are replaced); return once ``GET /health`` answers.
 
-    ``lean``: :func:`agrolake.ml.server.server_command` (``skip_optional_imports`` is
+    ``lean``: :func:`agrolake.ml.tracking_server.server_command` (``skip_optional_imports`` is
     passed on) after ``migrate_backend_store``, as agrolake runs it. Otherwise plain
     ``mlflow server`` with MLflow's defaults
-    (:func:`~agrolake.ml.server.default_server_command`), the baseline.
+    (:func:`~agrolake.ml.tracking_server.default_server_command`), the baseline.
     ``extra_args`` are appended to the server's argv (before the app for uvicorn) and
     ``extra_env`` is added to its environment (e.g. ``--workers 1`` for ``mlflow server``).
     Output of every step goes to ``workdir/mlflow.log``.
@@ -600,7 +600,7 @@ def start_mlflow(
     import dataclasses
     import shlex
 
-    from agrolake.ml.server import (
+    from agrolake.ml.tracking_server import (
         TrackingStoreMigrationError,
         default_server_command,
         migrate_backend_store,

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from agrolake.lake import Lake
+from agrolake.lake.settings import Settings
 from agrolake.samples import write_wine_quality
-from agrolake.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 

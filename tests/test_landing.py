@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from agrolake.catalog import RAW
 from agrolake.lake import Lake
-from agrolake.landing import REASON_SUFFIX, pending, process_landing
-from agrolake.replay import replay
+from agrolake.lake.catalog import RAW
+from agrolake.lake.settings import Settings
 from agrolake.samples import write_wine_quality
-from agrolake.settings import Settings
+from agrolake.zones.landing import REASON_SUFFIX, pending, process_landing
+from agrolake.zones.replay import replay
 from tests import corpus
 
 

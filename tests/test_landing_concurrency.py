@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from agrolake.catalog import RAW
 from agrolake.lake import Lake
-from agrolake.landing import pending
+from agrolake.lake.catalog import RAW
 from agrolake.samples import WINE_COLUMNS
+from agrolake.zones.landing import pending
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from agrolake.errors import ConfigError
+from agrolake.lake.settings import Settings
 from agrolake.locations import load_locations, shipped_locations, station_locations
 from agrolake.samples import STATIONS
 from agrolake.samples._catalog import MUNICIPALITIES
-from agrolake.settings import Settings
 
 
 def test_the_shipped_table_covers_every_sample_municipality() -> None:

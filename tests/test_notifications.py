@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from agrolake.notifications import FailureNotice, notify_failure, one_line
-from agrolake.settings import NotificationSettings
+from agrolake.events.notifications import FailureNotice, notify_failure, one_line
+from agrolake.lake.settings import NotificationSettings
 from tests.services import PrefectServer
 
 ROOT = Path(__file__).resolve().parent.parent

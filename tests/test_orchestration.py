@@ -22,8 +22,8 @@ from uuid import UUID
 import pytest
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
+from agrolake.answers.reports import status
 from agrolake.lake import Lake
-from agrolake.reports import status
 from agrolake.samples import write_activities, write_wine_quality
 from tests.conftest import s3_env
 from tests.services import (
@@ -239,7 +239,7 @@ def test_a_wake_queues_one_run_and_ignores_runs_not_due(
 
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from etl.webhook import queue_run_unless_waiting
+    from etl.wake import queue_run_unless_waiting
 
     deployment = deployments["landing/on-upload"]
     tomorrow = api(prefect_server, "POST", f"/deployments/{deployment}/create_flow_run", {
@@ -346,7 +346,7 @@ def trusted_wine_ingests(lake: Lake) -> dict[str, int]:
     """Rows per ingest id in trusted.lab_wine_quality."""
     import polars as pl
 
-    from agrolake.trusted import trusted_refs
+    from agrolake.zones.trusted import trusted_refs
 
     [ref] = [r for r in trusted_refs() if r.sql_name == "trusted.lab_wine_quality"]
     dataset = lake.tables.dataset(ref)

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from agrolake.answers.provenance import of_key, of_table
+from agrolake.answers.query import parse_as_of, query
 from agrolake.errors import UsageError
 from agrolake.lake import Lake
+from agrolake.lake.tables import TableRef
 from agrolake.pipeline import all_tables, run_all
-from agrolake.provenance import of_key, of_table
-from agrolake.query import parse_as_of, query
 from agrolake.samples import write_activities
-from agrolake.tables import TableRef
 
 
 def test_every_table_is_queryable_by_its_sql_name(demo_lake: Lake) -> None:

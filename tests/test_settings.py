@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from agrolake.errors import ConfigError
-from agrolake.settings import Settings, load_settings
+from agrolake.lake.settings import Settings, load_settings
 
 
 def test_defaults_are_the_embedded_profile(tmp_path: Path) -> None:

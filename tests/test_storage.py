@@ -64,7 +64,7 @@ def test_init_is_idempotent(lake: Lake) -> None:
 
 
 def test_wrong_credentials_are_one_line_without_the_secret(s3_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from agrolake.settings import Settings
+    from agrolake.lake.settings import Settings
     from tests.conftest import s3_env
 
     env = s3_env(s3_server, "wrongcreds")

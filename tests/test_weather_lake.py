@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from agrolake.lake import Lake
+from agrolake.lake.tables import TableRef
 from agrolake.locations import shipped_locations
 from agrolake.pipeline import rebuild, run_all
 from agrolake.samples import (
@@ -18,7 +19,6 @@ from agrolake.samples import (
     write_aemet_daily,
     write_open_meteo_daily,
 )
-from agrolake.tables import TableRef
 from agrolake.transforms.weather import OPEN_METEO_DAILY
 
 WEATHER = TableRef("trusted", "weather.daily")

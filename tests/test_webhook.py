@@ -14,8 +14,8 @@ with warnings.catch_warnings():  # Starlette nudges towards httpx2, which we do 
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-from agrolake.s3_events import MalformedEvent, parse_notification, wakes_landing
-from agrolake.webhook import Coalescer, Counters, create_app
+from agrolake.events.receiver import Coalescer, Counters, create_app
+from agrolake.events.s3 import MalformedEvent, parse_notification, wakes_landing
 
 TOKEN = "s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

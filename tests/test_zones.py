@@ -9,16 +9,16 @@ from typing import Any
 import polars as pl
 import pytest
 
-from agrolake.catalog import RAW
 from agrolake.lake import Lake
+from agrolake.lake.catalog import RAW
+from agrolake.lake.tables import TableRef
 from agrolake.pipeline import rebuild, run_all
 from agrolake.samples import (
     write_activities,
     write_parcels_and_treatments,
     write_wine_quality,
 )
-from agrolake.tables import TableRef
-from agrolake.trusted import QUARANTINE, process_trusted
+from agrolake.zones.trusted import QUARANTINE, process_trusted
 
 PARCELS = TableRef("trusted", "erp.parcels")
 TREATMENTS = TableRef("trusted", "erp.treatments")
@@ -205,8 +205,8 @@ def test_concurrent_writers_on_one_table_lose_no_commit(
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
-    from agrolake.landing import process_landing
-    from agrolake.settings import Settings
+    from agrolake.lake.settings import Settings
+    from agrolake.zones.landing import process_landing
 
     for i in range(6):
         data = write_activities(tmp_path / f"a{i}.csv", rows=15, seed=100 + i).read_bytes()
@@ -219,7 +219,7 @@ def test_concurrent_writers_on_one_table_lose_no_commit(
         for i in range(6)
     )
 
-    monkeypatch.setattr("agrolake.trusted.BATCH_INGESTS", 1)  # one commit per ingest
+    monkeypatch.setattr("agrolake.zones.trusted.BATCH_INGESTS", 1)  # one commit per ingest
     start = threading.Barrier(3)
 
     def worker(_: int) -> list[str]:
@@ -245,8 +245,8 @@ def test_small_ingests_of_a_dataset_share_one_commit_with_the_same_rows(
 ) -> None:
     """Batching is an optimisation only: the rows equal those of one commit per ingest,
     the later file still wins on a key, and lineage names every ingest."""
-    from agrolake.landing import process_landing
-    from agrolake.settings import Settings
+    from agrolake.lake.settings import Settings
+    from agrolake.zones.landing import process_landing
 
     def renamed(text: str, prefix: str, lines: int) -> str:
         """The same activities (same keys) under another parcel name, in the first lines."""
@@ -282,7 +282,7 @@ def test_small_ingests_of_a_dataset_share_one_commit_with_the_same_rows(
     assert len(version.added) == 4, "one commit, naming the four ingests"
     assert batched.height == 80, "one row per key: 40 activities in each of two plans"
 
-    monkeypatch.setattr("agrolake.trusted.BATCH_INGESTS", 1)
+    monkeypatch.setattr("agrolake.zones.trusted.BATCH_INGESTS", 1)
     other = Lake(Settings(home=tmp_path / "one-by-one"))
     other.init()
     one_by_one = trusted_rows(other)
@@ -292,7 +292,7 @@ def test_small_ingests_of_a_dataset_share_one_commit_with_the_same_rows(
 
 def _raw_activities(lake: Lake, lines: list[str], encoding: str = "utf-8") -> dict[str, Any]:
     """Land an activities CSV and take it to raw; its ingest row."""
-    from agrolake.landing import process_landing
+    from agrolake.zones.landing import process_landing
 
     land(lake, "actividades.csv", ("\n".join(lines) + "\n").encode(encoding))
     process_landing(lake)
@@ -309,7 +309,7 @@ def test_cleaning_by_value_writes_the_rows_of_the_row_wise_cleaning(
     from polars.testing import assert_frame_equal
 
     from agrolake.contracts import get_contract
-    from agrolake.trusted import _read, _spool_raw, clean_ingest
+    from agrolake.zones.trusted import _read, _spool_raw, clean_ingest
 
     body = write_activities(tmp_path / "a.csv", rows=60, seed=9).read_text().splitlines()
     lines = [body[0] + ",Operario "] + [f"{line}, Juan {i % 3} " for i, line in enumerate(body[1:])]
@@ -331,12 +331,12 @@ def test_cleaning_by_value_writes_the_rows_of_the_row_wise_cleaning(
 def test_local_raw_objects_are_read_in_place(
     local_lake: Lake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import agrolake.trusted
+    import agrolake.zones.trusted
 
     def no_copy(*args: object) -> Path:
         raise AssertionError("a UTF-8 raw object on the local backend is read in place")
 
-    monkeypatch.setattr(agrolake.trusted, "_spool_raw", no_copy)
+    monkeypatch.setattr(agrolake.zones.trusted, "_spool_raw", no_copy)
     lines = write_activities(tmp_path / "a.csv", rows=20, seed=3).read_text().splitlines()
     _raw_activities(local_lake, lines)
     summary = process_trusted(local_lake)
@@ -366,9 +366,9 @@ def test_a_csv_in_another_encoding_reaches_trusted_and_leaves_raw_as_it_was(lake
 def test_an_ingest_that_cannot_be_written_does_not_hold_back_its_batch(
     local_lake: Lake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import agrolake.trusted as trusted
+    import agrolake.zones.trusted as trusted
     from agrolake.errors import StorageUnavailable
-    from agrolake.landing import process_landing
+    from agrolake.zones.landing import process_landing
 
     for i in range(4):
         data = write_activities(tmp_path / f"a{i}.csv", rows=10, seed=40 + i).read_bytes()

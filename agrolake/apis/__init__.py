@@ -5,8 +5,8 @@ Library code: the flows in ``etl/`` and the ``agrolake fetch`` command call it.
 
 from agrolake.apis.client import ApiClient
 from agrolake.apis.fetch import FetchSummary, Landed, Request
-from agrolake.apis.ndvi import fetch_ndvi, ndvi_requests
-from agrolake.apis.weather import fetch_weather, weather_requests
+from agrolake.apis.open_meteo import fetch_weather, weather_requests
+from agrolake.apis.teledetection import fetch_ndvi, ndvi_requests
 
 __all__ = [
     "ApiClient",

@@ -19,7 +19,7 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from agrolake.errors import ApiError, ApiUnavailable
-from agrolake.settings import Settings
+from agrolake.lake.settings import Settings
 
 T = TypeVar("T")
 MAX_WAIT_SECONDS = 60.0

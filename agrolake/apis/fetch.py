@@ -21,8 +21,8 @@ import polars as pl
 from agrolake.apis.client import ApiClient
 from agrolake.errors import ApiError, ConfigError
 from agrolake.lake import Lake
-from agrolake.tables import TableRef
-from agrolake.uploads import put_unique
+from agrolake.lake.tables import TableRef
+from agrolake.zones.uploads import put_unique
 
 PARCELS = TableRef("trusted", "erp.parcels")
 

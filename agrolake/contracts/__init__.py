@@ -11,7 +11,7 @@ from functools import cache
 
 from agrolake.contracts.base import DatasetContract, TableContract, TrustedTable
 from agrolake.errors import FileRejected, UsageError
-from agrolake.naming import normalise
+from agrolake.lake.naming import normalise
 from agrolake.readers import FileSample
 
 __all__ = [

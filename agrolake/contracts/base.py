@@ -18,7 +18,7 @@ import pandera.polars as pa
 import polars as pl
 
 from agrolake.errors import FileRejected
-from agrolake.naming import normalise
+from agrolake.lake.naming import normalise
 from agrolake.readers import FileSample, Table
 from agrolake.transforms import ByValue, CleanOptions
 

@@ -10,8 +10,8 @@ import polars as pl
 
 from agrolake.errors import UsageError
 from agrolake.lake import Lake
-from agrolake.refined import REFINED
-from agrolake.tables import TableRef
+from agrolake.lake.tables import TableRef
+from agrolake.zones.refined import REFINED
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -6,12 +6,12 @@ import logging
 import os
 from typing import TYPE_CHECKING
 
-from agrolake.settings import Settings
+from agrolake.lake.settings import Settings
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
-    from agrolake.ml.server import TrackingServerConfig
+    from agrolake.ml.tracking_server import TrackingServerConfig
 
 MODEL_NAME = "wine-quality"
 EXPERIMENT = "wine-quality"
@@ -48,7 +48,7 @@ def experiment_id(settings: Settings, name: str = EXPERIMENT) -> str:
 
 def server_config(settings: Settings, host: str, port: int) -> TrackingServerConfig:
     """The tracking server `agrolake mlflow-server` starts, from agrolake's settings."""
-    from agrolake.ml.server import TrackingServerConfig
+    from agrolake.ml.tracking_server import TrackingServerConfig
 
     backend = settings.mlflow_backend_store_uri or (
         f"sqlite:///{(settings.home / 'mlflow.db').resolve()}"

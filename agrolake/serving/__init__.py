@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from agrolake.serving.errors import (
+from agrolake.serving.exceptions import (
     ModelNotFound,
     RegistryUnavailable,
     ServingError,
@@ -17,7 +17,7 @@ from agrolake.serving.errors import (
 )
 
 if TYPE_CHECKING:
-    from agrolake.settings import Settings
+    from agrolake.lake.settings import Settings
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",

@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--poll-seconds", type=float, default=5.0)
     parser.add_argument("--max-body-mb", type=float, default=DEFAULT_MAX_BODY_BYTES / 2**20)
     args = parser.parse_args(argv)
-    from agrolake.settings import load_settings
+    from agrolake.lake.settings import load_settings
 
     try:
         serve(

@@ -39,7 +39,7 @@ from typing import Any, Protocol
 from urllib.request import url2pathname
 
 from agrolake.errors import UsageError
-from agrolake.serving.errors import (
+from agrolake.serving.exceptions import (
     ModelNotFound,
     RegistryUnavailable,
     ServingError,

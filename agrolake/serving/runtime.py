@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from agrolake.serving.errors import ServingError, UnservableModel
+from agrolake.serving.exceptions import ServingError, UnservableModel
 from agrolake.serving.protocol import InvalidRequest
 from agrolake.serving.registry import Registry, VersionInfo
 

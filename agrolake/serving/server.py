@@ -6,12 +6,12 @@ import logging
 import socket
 import sys
 
+from agrolake.lake.settings import Settings
 from agrolake.serving import DEFAULT_MAX_BODY_BYTES, DEFAULT_MODEL
 from agrolake.serving.app import AliasFollower, ModelHolder, ScoringApp
-from agrolake.serving.errors import ServingError
+from agrolake.serving.exceptions import ServingError
 from agrolake.serving.registry import ModelSpec, open_registry
 from agrolake.serving.runtime import load
-from agrolake.settings import Settings
 
 log = logging.getLogger("agrolake.serving")
 

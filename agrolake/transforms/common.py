@@ -20,7 +20,7 @@ import pandera.polars as pa
 import polars as pl
 import polars.selectors as cs
 
-from agrolake.naming import normalise
+from agrolake.lake.naming import normalise
 
 ERRORS = "_errors"
 ROW = "_row"

@@ -10,9 +10,9 @@ import polars as pl
 import pytest
 
 from agrolake.lake import Lake
+from agrolake.lake.tables import TableRef
 from agrolake.pipeline import run_all
 from agrolake.samples import write_parcels_and_treatments
-from agrolake.tables import TableRef
 from tests.fake_apis import FakeOpenMeteo, FakeTeledetection
 
 PARCELS = TableRef("trusted", "erp.parcels")

@@ -14,9 +14,9 @@ from pydantic import SecretStr
 from agrolake.apis import fetch_ndvi
 from agrolake.errors import ConfigError
 from agrolake.lake import Lake
+from agrolake.lake.tables import TableRef
 from agrolake.pipeline import run_all
 from agrolake.samples import ndvi_service_answer
-from agrolake.tables import TableRef
 from tests.apis.conftest import farm, landed
 from tests.fake_apis import FakeTeledetection
 

@@ -14,9 +14,9 @@ import pytest
 
 from agrolake.apis import fetch_weather, weather_requests
 from agrolake.lake import Lake
+from agrolake.lake.tables import TableRef
 from agrolake.locations import shipped_locations
 from agrolake.pipeline import run_all
-from agrolake.tables import TableRef
 from agrolake.transforms.weather import OPEN_METEO_DAILY
 from tests.apis.conftest import farm, landed
 from tests.fake_apis import FakeOpenMeteo

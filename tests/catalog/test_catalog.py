@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from agrolake.catalog import Catalog
 from agrolake.errors import CatalogError, ConfigError
-from agrolake.storage import ObjectInfo
+from agrolake.lake.catalog import Catalog
+from agrolake.lake.storage import ObjectInfo
 
 LEASE = timedelta(minutes=5)
 
@@ -119,7 +119,7 @@ def test_head_revision_is_alembics_head(catalog: Catalog) -> None:
     from alembic.script import ScriptDirectory
     from sqlalchemy import text
 
-    from agrolake.catalog.database import MIGRATIONS, at_head, head_revision
+    from agrolake.lake.catalog.database import MIGRATIONS, at_head, head_revision
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from agrolake.answers.provenance import of_model
 from agrolake.lake import Lake
+from agrolake.lake.settings import Settings
 from agrolake.ml.retrain import retrain_if_needed
 from agrolake.ml.tracking import MODEL_NAME, client
 from agrolake.ml.training import train_wine_quality
 from agrolake.pipeline import run_all
-from agrolake.provenance import of_model
 from agrolake.samples import write_wine_quality
-from agrolake.settings import Settings
 
 pytestmark = pytest.mark.slow
 
@@ -103,9 +103,9 @@ def test_new_data_retrains_and_the_gate_decides_both_ways(ml_lake: Lake, tmp_pat
 def test_two_triggers_at_once_train_once(ml_lake: Lake, tmp_path: Path) -> None:
     land_wine(ml_lake, tmp_path, "a.csv", seed=3, rows=200)
     ml_lake.settings.__dict__  # noqa: B018 - same settings for both triggers
-    from agrolake.landing import process_landing
-    from agrolake.refined import process_refined
-    from agrolake.trusted import process_trusted
+    from agrolake.zones.landing import process_landing
+    from agrolake.zones.refined import process_refined
+    from agrolake.zones.trusted import process_trusted
 
     process_landing(ml_lake)
     process_trusted(ml_lake)

@@ -9,10 +9,10 @@ import pytest
 from nbclient import NotebookClient
 
 from agrolake.lake import Lake
+from agrolake.lake.settings import Settings
 from agrolake.ml.tracking import client
 from agrolake.pipeline import run_all
 from agrolake.samples import write_wine_quality
-from agrolake.settings import Settings
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "wine_quality_experiments.ipynb"
 

@@ -18,7 +18,7 @@ from typing import Any
 import psutil
 import pytest
 
-from agrolake.ml.server import (
+from agrolake.ml.tracking_server import (
     MLFLOW_APP,
     TrackingServerConfig,
     default_server_command,

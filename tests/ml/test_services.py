@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from agrolake.answers.provenance import of_model
 from agrolake.lake import Lake
-from agrolake.ml.server import TrackingServerConfig
+from agrolake.lake.settings import Settings
+from agrolake.ml.tracking_server import TrackingServerConfig
 from agrolake.pipeline import run_all
-from agrolake.provenance import of_model
 from agrolake.samples import write_wine_quality
-from agrolake.settings import Settings
 from tests.conftest import s3_env
 from tests.services import MlflowServer, PostgresServer, S3Server, start_mlflow
 

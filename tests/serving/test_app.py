@@ -13,7 +13,7 @@ import pytest
 from numpy.typing import NDArray
 
 from agrolake.serving.app import AliasFollower, ModelHolder, ScoringApp
-from agrolake.serving.errors import RegistryUnavailable
+from agrolake.serving.exceptions import RegistryUnavailable
 from agrolake.serving.registry import ModelSpec, VersionInfo
 from tests.serving.helpers import FEATURES, SEED_BODY, payloads, wine_rows
 

@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 
 from agrolake.lake import Lake
+from agrolake.lake.settings import Settings
 from agrolake.pipeline import run_all
 from agrolake.samples import write_wine_quality
-from agrolake.settings import Settings
 from tests.serving.helpers import (
     FEATURES,
     JSON,
@@ -137,7 +137,7 @@ def test_the_server_stays_lean(agrolake_server: ServerProcess, settings: Setting
 
 
 def test_the_sqlite_reader_resolves_aliases_and_versions(settings: Settings) -> None:
-    from agrolake.serving.errors import ModelNotFound
+    from agrolake.serving.exceptions import ModelNotFound
     from agrolake.serving.registry import ModelSpec, open_registry
 
     registry = open_registry(settings.tracking_uri)

@@ -152,7 +152,7 @@ def test_model_specs() -> None:
 
 
 def test_registry_choice() -> None:
-    from agrolake.serving.errors import ModelNotFound, ServingError
+    from agrolake.serving.exceptions import ModelNotFound, ServingError
     from agrolake.serving.registry import RestRegistry, SqliteRegistry
 
     assert isinstance(open_registry("http://127.0.0.1:5000"), RestRegistry)

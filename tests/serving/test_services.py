@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from agrolake.lake import Lake
-from agrolake.ml.server import TrackingServerConfig
+from agrolake.lake.settings import Settings
+from agrolake.ml.tracking_server import TrackingServerConfig
 from agrolake.pipeline import run_all
 from agrolake.samples import write_wine_quality
-from agrolake.settings import Settings
 from tests.conftest import s3_env
 from tests.services import MlflowServer, PostgresServer, S3Server, start_mlflow
 from tests.serving.helpers import (
@@ -108,7 +108,7 @@ def agrolake_server(services: Services, mlflow_starting: ServerProcess) -> Itera
 
 @pytest.mark.usefixtures("mlflow_starting")  # start it now, it is needed last
 def test_the_rest_reader(services: Services) -> None:
-    from agrolake.serving.errors import ModelNotFound
+    from agrolake.serving.exceptions import ModelNotFound
     from agrolake.serving.registry import ModelSpec, open_registry
 
     registry = open_registry(services.tracking.tracking_uri)

@@ -1,4 +1,4 @@
-"""Tests for the trusted → refined transforms in agrolake.transforms.refined."""
+"""Tests for the trusted → refined transforms in agrolake.transforms.twin."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from agrolake.transforms.refined import (
+from agrolake.transforms.twin import (
     ACTIVITIES_KEY,
     ACTIVITIES_PARTITION,
     ENCLOSURES_KEY,
@@ -623,7 +623,7 @@ def test_a_season_across_the_new_year_starts_the_year_before_the_harvest() -> No
 
 def test_season_bounds_are_settings() -> None:
     from agrolake.errors import ConfigError
-    from agrolake.settings import load_settings
+    from agrolake.lake.settings import load_settings
 
     settings = load_settings(season_start="4-1", season_end="09-30")
     assert (settings.season_start, settings.season_end) == ("04-01", "09-30")

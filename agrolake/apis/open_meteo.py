@@ -29,9 +29,9 @@ from agrolake.apis.fetch import (
 )
 from agrolake.errors import ApiError
 from agrolake.lake import Lake
+from agrolake.lake.tables import TableRef
 from agrolake.locations import Location, load_locations
-from agrolake.tables import TableRef
-from agrolake.transforms.refined import Season
+from agrolake.transforms.twin import Season
 from agrolake.transforms.weather import OPEN_METEO_DAILY
 
 WEATHER = TableRef("trusted", "weather.daily")

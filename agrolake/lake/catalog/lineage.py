@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select
 
-from agrolake.catalog.database import translated_errors
-from agrolake.catalog.schema import table_version_ingests, table_version_inputs, table_versions
+from agrolake.lake.catalog.database import translated_errors
+from agrolake.lake.catalog.schema import table_version_ingests, table_version_inputs, table_versions
 
 
 @dataclass(frozen=True)

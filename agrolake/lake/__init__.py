@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from agrolake.settings import Settings, load_settings
+from agrolake.lake.settings import Settings, load_settings
 
 if TYPE_CHECKING:
-    from agrolake.catalog import Catalog
-    from agrolake.storage import ObjectStore
-    from agrolake.tables import Tables
+    from agrolake.lake.catalog import Catalog
+    from agrolake.lake.storage import ObjectStore
+    from agrolake.lake.tables import Tables
 
 
 @dataclass
@@ -36,19 +36,19 @@ class Lake:
     # for delta-rs and pyarrow (about a second; see docs/orchestration.md).
     @cached_property
     def store(self) -> ObjectStore:
-        from agrolake.storage import ObjectStore
+        from agrolake.lake.storage import ObjectStore
 
         return ObjectStore(self.settings)
 
     @cached_property
     def tables(self) -> Tables:
-        from agrolake.tables import Tables
+        from agrolake.lake.tables import Tables
 
         return Tables(self.settings)
 
     @cached_property
     def catalog(self) -> Catalog:
-        from agrolake.catalog import Catalog
+        from agrolake.lake.catalog import Catalog
 
         return Catalog(self.settings.catalog)
 

@@ -17,11 +17,11 @@ import polars as pl
 
 from agrolake.contracts import all_contracts
 from agrolake.lake import Lake
-from agrolake.settings import Settings
-from agrolake.tables import TableRef
+from agrolake.lake.settings import Settings
+from agrolake.lake.tables import TableRef
 from agrolake.transforms import CleanOptions, valid_rows
-from agrolake.transforms import refined as t
-from agrolake.trusted import TableWrite
+from agrolake.transforms import twin as t
+from agrolake.zones.trusted import TableWrite
 
 PARCELS = TableRef("trusted", "erp.parcels")
 TREATMENTS = TableRef("trusted", "erp.treatments")

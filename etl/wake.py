@@ -28,8 +28,8 @@ from prefect.client.schemas.objects import StateType
 from prefect.exceptions import ObjectNotFound
 
 from agrolake.errors import ConfigError
-from agrolake.settings import Settings
-from agrolake.webhook import create_app
+from agrolake.events.receiver import create_app
+from agrolake.lake.settings import Settings
 
 _NOT_STARTED = [StateType.SCHEDULED, StateType.PENDING]
 #: A Scheduled run counts as waiting only if it is due now (not one set for tomorrow),

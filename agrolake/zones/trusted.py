@@ -17,14 +17,14 @@ from typing import Any
 
 import polars as pl
 
-from agrolake.catalog import RAW, TRUSTED
 from agrolake.contracts import DatasetContract, TrustedTable, all_contracts, get_contract
 from agrolake.errors import AgrolakeError
 from agrolake.lake import Lake
+from agrolake.lake.catalog import RAW, TRUSTED
+from agrolake.lake.naming import normalise, snake_case
+from agrolake.lake.tables import TableRef
 from agrolake.locations import load_locations, station_locations
-from agrolake.naming import normalise, snake_case
 from agrolake.readers import read_frame
-from agrolake.tables import TableRef
 from agrolake.transforms import (
     ERRORS,
     ROW,

@@ -11,8 +11,8 @@ import pyarrow as pa
 
 from agrolake.errors import UsageError
 from agrolake.lake import Lake
+from agrolake.lake.tables import parse_table
 from agrolake.pipeline import all_tables
-from agrolake.tables import parse_table
 
 
 def parse_as_of(pairs: list[str]) -> dict[str, int]:

@@ -6,11 +6,11 @@ from typing import Any
 
 import polars as pl
 
-from agrolake.catalog import CLAIMED, DUPLICATE, INVALID, RAW, TRUSTED
 from agrolake.lake import Lake
-from agrolake.landing import pending
+from agrolake.lake.catalog import CLAIMED, DUPLICATE, INVALID, RAW, TRUSTED
 from agrolake.pipeline import all_tables
-from agrolake.trusted import QUARANTINE
+from agrolake.zones.landing import pending
+from agrolake.zones.trusted import QUARANTINE
 
 IN_RAW = (RAW, TRUSTED)  # ingests whose bytes are in raw, whatever zone their rows reached
 

@@ -20,12 +20,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agrolake.catalog import DUPLICATE, INVALID, RAW, Claim, utcnow
 from agrolake.errors import AgrolakeError, FileRejected, ObjectNotFound, StorageError
 from agrolake.lake import Lake
-from agrolake.naming import INVALID_PREFIX, is_pending_landing_key
-from agrolake.settings import Zone
-from agrolake.storage import ObjectInfo
+from agrolake.lake.catalog import DUPLICATE, INVALID, RAW, Claim, utcnow
+from agrolake.lake.naming import INVALID_PREFIX, is_pending_landing_key
+from agrolake.lake.settings import Zone
+from agrolake.lake.storage import ObjectInfo
 
 if TYPE_CHECKING:
     from agrolake.contracts import DatasetContract

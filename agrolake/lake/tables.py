@@ -20,7 +20,7 @@ from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundErr
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from agrolake.errors import StorageError, UsageError
-from agrolake.settings import Settings, Zone
+from agrolake.lake.settings import Settings, Zone
 
 T = TypeVar("T")
 SQL_ZONES: tuple[Zone, ...] = ("trusted", "refined")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from agrolake.errors import ObjectExists, UsageError
 from agrolake.lake import Lake
-from agrolake.storage import Payload
+from agrolake.lake.storage import Payload
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from agrolake.catalog.database import translated_errors
-from agrolake.catalog.schema import training_runs
+from agrolake.lake.catalog.database import translated_errors
+from agrolake.lake.catalog.schema import training_runs
 
 
 def params_hash(params: dict[str, Any]) -> str:

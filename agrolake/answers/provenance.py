@@ -6,8 +6,8 @@ from typing import Any
 
 from agrolake.errors import UsageError
 from agrolake.lake import Lake
+from agrolake.lake.tables import parse_table
 from agrolake.pipeline import all_tables
-from agrolake.tables import parse_table
 
 
 def ingest_facts(row: dict[str, Any]) -> dict[str, Any]:

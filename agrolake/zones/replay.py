@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from agrolake.catalog import INVALID, REPLAYED
 from agrolake.errors import ObjectExists, UsageError
 from agrolake.lake import Lake
-from agrolake.landing import REASON_SUFFIX
+from agrolake.lake.catalog import INVALID, REPLAYED
+from agrolake.zones.landing import REASON_SUFFIX
 
 
 def replay(lake: Lake, keys: list[str] | None = None) -> list[str]:

@@ -1,6 +1,6 @@
 """The catalog of agrolake: claims, statuses, reasons and (later) lineage."""
 
-from agrolake.catalog.catalog import (
+from agrolake.lake.catalog.ingests import (
     CLAIMED,
     DUPLICATE,
     FINISHED,
@@ -13,7 +13,7 @@ from agrolake.catalog.catalog import (
     new_ingest_id,
     utcnow,
 )
-from agrolake.catalog.lineage import Lineage, TableVersion
+from agrolake.lake.catalog.lineage import Lineage, TableVersion
 
 __all__ = [
     "CLAIMED",

@@ -12,11 +12,11 @@ from typing import Any
 from sqlalchemy import Engine, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from agrolake.catalog.database import create_catalog_engine, migrate, translated_errors
-from agrolake.catalog.lineage import Lineage
-from agrolake.catalog.schema import ingests, raw_contents
-from agrolake.catalog.training import TrainingClaims
-from agrolake.storage import ObjectInfo
+from agrolake.lake.catalog.database import create_catalog_engine, migrate, translated_errors
+from agrolake.lake.catalog.lineage import Lineage
+from agrolake.lake.catalog.schema import ingests, raw_contents
+from agrolake.lake.catalog.training_claims import TrainingClaims
+from agrolake.lake.storage import ObjectInfo
 
 CLAIMED, RAW, INVALID, DUPLICATE, REPLAYED = "claimed", "raw", "invalid", "duplicate", "replayed"
 TRUSTED = "trusted"  # raw ingest whose rows reached the trusted tables

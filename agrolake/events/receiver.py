@@ -22,9 +22,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from agrolake.s3_events import MalformedEvent, parse_notification, wakes_landing
+from agrolake.events.s3 import MalformedEvent, parse_notification, wakes_landing
 
-log = logging.getLogger("agrolake.webhook")
+log = logging.getLogger("agrolake.events.receiver")
 
 #: Notifications are small (MinIO sends one record each); anything bigger is not one.
 MAX_BODY_BYTES = 1024 * 1024

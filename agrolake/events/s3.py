@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from agrolake.errors import UsageError
-from agrolake.naming import is_pending_landing_key
+from agrolake.lake.naming import is_pending_landing_key
 
 
 class MalformedEvent(UsageError):

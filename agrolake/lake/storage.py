@@ -22,7 +22,7 @@ from obstore import exceptions as obs_errors
 from obstore.store import LocalStore, S3Store
 
 from agrolake.errors import ObjectExists, ObjectNotFound, StorageError, StorageUnavailable
-from agrolake.settings import ZONES, Settings, Zone
+from agrolake.lake.settings import ZONES, Settings, Zone
 
 Payload = bytes | Path | IO[bytes]
 

@@ -30,8 +30,8 @@ from agrolake.apis.fetch import (
 )
 from agrolake.errors import ApiError, ConfigError
 from agrolake.lake import Lake
-from agrolake.tables import TableRef
-from agrolake.transforms.refined import Season
+from agrolake.lake.tables import TableRef
+from agrolake.transforms.twin import Season
 
 NDVI = TableRef("trusted", "remote_sensing.ndvi")
 SOURCE = "ndvi (teledetection)"

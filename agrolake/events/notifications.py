@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 import httpx
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
-from agrolake.settings import NotificationSettings
+from agrolake.lake.settings import NotificationSettings
 
-log = logging.getLogger("agrolake.notifications")
+log = logging.getLogger("agrolake.events.notifications")
 
 _TIMEOUT_SECONDS = 10.0
 _REASON_LIMIT = 300

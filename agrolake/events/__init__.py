@@ -1,0 +1,1 @@
+"""Events in and out: S3 notifications received, failure notices sent."""

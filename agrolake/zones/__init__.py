@@ -1,0 +1,1 @@
+"""Zone transitions: landing → raw or invalid → trusted → refined; uploads and replays."""
