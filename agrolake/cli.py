@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from agrolake.cli_datasets import app as datasets_app
 from agrolake.errors import AgrolakeError
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.add_typer(datasets_app, name="datasets")
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
@@ -69,7 +71,7 @@ def init() -> None:
     from agrolake.lake import Lake
 
     lake = Lake.from_env()
-    buckets = lake.init()
+    buckets = lake.init(tables=True)
     out.print(f"ready: buckets {', '.join(buckets)}; catalog up to date")
 
 
@@ -220,7 +222,7 @@ def query(
     if fmt not in ("table", "csv", "json"):
         raise UsageError(f"--format is table, csv or json, not {fmt!r}")
     lake = _lake()
-    result = pl.from_arrow(run_query(lake, sql, parse_as_of(as_of or [])))
+    result = pl.from_arrow(run_query(lake, sql, parse_as_of(lake, as_of or [])))
     assert isinstance(result, pl.DataFrame)
     if fmt == "csv":
         sys.stdout.write(result.write_csv())

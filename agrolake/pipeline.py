@@ -5,19 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from agrolake.datasets.registry import load_registry
 from agrolake.lake import Lake
-from agrolake.lake.tables import TableRef, parse_table
+from agrolake.lake.tables import QUARANTINE, parse_table
 from agrolake.ml.retrain import retrain_if_needed
 from agrolake.ml.training import TrainingResult
 from agrolake.zones.landing import LandingSummary, Outcome, process_landing
-from agrolake.zones.refined import REFINED, RefinedSummary, build, process_refined
-from agrolake.zones.trusted import (
-    TableWrite,
-    TrustedSummary,
-    process_trusted,
-    rebuild_trusted,
-    trusted_refs,
-)
+from agrolake.zones.refined import RefinedSummary, build, inputs_of, process_refined, ready
+from agrolake.zones.trusted import TableWrite, TrustedSummary, process_trusted, rebuild_trusted
 
 
 @dataclass
@@ -48,22 +43,21 @@ def run_all(
     return RunSummary(landing, trusted, refined, training)
 
 
-def all_tables() -> list[TableRef]:
-    return [*trusted_refs(), *(r.ref for r in REFINED)]
-
-
 def rebuild(lake: Lake, names: list[str] | None = None) -> list[TableWrite]:
     """Rebuild tables from raw (trusted) or from trusted (refined); ``None``: all of them.
 
-    Rebuilding a trusted table also rebuilds the refined tables that read it.
+    Rebuilding a trusted table also rebuilds the refined tables that read it. The
+    declarations are read as they are now, so an edited declaration applies.
     """
-    known = [r for r in all_tables() if r.id != "quarantine.rows"]
+    registry = load_registry(lake.settings)
+    known = [r for r in registry.table_refs() if r != QUARANTINE]
     chosen = known if names is None else [parse_table(n, known) for n in names]
-    writes = [rebuild_trusted(lake, r.id) for r in chosen if r.zone == "trusted"]
+    writes = [rebuild_trusted(lake, r.id, registry) for r in chosen if r.zone == "trusted"]
     rebuilt = {r for r in chosen if r.zone == "trusted"}
-    for table in REFINED:
-        if table.ref in chosen or rebuilt & set(table.inputs):
-            versions = {ref: lake.tables.version(ref) for ref in table.inputs}
-            if all(versions[ref] is not None for ref in table.required):
-                writes.append(build(lake, table, versions))
+    for table in registry.refined:
+        ref = next(r for r in registry.refined_refs() if r.id == table.name)
+        if ref in chosen or rebuilt & set(inputs_of(registry, table)):
+            versions = ready(lake, registry, table)
+            if versions is not None:
+                writes.append(build(lake, registry, table, versions))
     return writes

@@ -148,7 +148,8 @@ def child_agrolake(profile_to: Path | None) -> dict[str, Any]:
     """Time ``process_landing`` over the populated landing zone."""
     import cProfile
 
-    from agrolake.contracts import all_contracts, recognise
+    from agrolake.datasets.recognition import recognise
+    from agrolake.datasets.registry import load_registry
     from agrolake.lake import Lake
     from agrolake.readers import read_sample
     from agrolake.samples import write_activities
@@ -159,8 +160,8 @@ def child_agrolake(profile_to: Path | None) -> dict[str, Any]:
     # polars frame and pandera validation, the catalog connection, the store clients.
     with tempfile.TemporaryDirectory(prefix="agrolake-warm-up-") as folder:
         warm = write_activities(Path(folder) / "activities.csv", rows=20, seed=0)
-        all_contracts()
-        recognise(read_sample(warm, warm.name), warm.name)
+        datasets = load_registry(lake.settings).enabled
+        recognise(read_sample(warm, warm.name), warm.name, datasets)
     lake.catalog.count_by_status()
     lake.store.exists("landing", "bench-warm-up")
     lake.store.exists("raw", "bench-warm-up")

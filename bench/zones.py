@@ -153,25 +153,27 @@ def _warm_up(lake: Any) -> None:
     """One-time costs a long-running worker pays once, outside the timed region."""
     import polars as pl
 
-    from agrolake.contracts import all_contracts, get_contract
+    from agrolake.datasets.cleaning import cleaning_of
+    from agrolake.datasets.registry import load_registry
+    from agrolake.datasets.trusted_schema import trusted_schema
     from agrolake.readers import read_frame
     from agrolake.samples import write_activities
-    from agrolake.transforms import valid_rows
+    from agrolake.transforms.row_errors import valid_rows
 
-    all_contracts()
     lake.catalog.count_by_status()
     lake.store.exists("raw", "bench-warm-up")
-    table = get_contract("erp.activities").trusted[0]
+    table = load_registry(lake.settings).dataset("erp.activities").tables[0]
     with tempfile.TemporaryDirectory(prefix="agrolake-warm-up-") as folder:
         warm = write_activities(Path(folder) / "activities.csv", rows=20, seed=0)
         raw = read_frame(warm, "csv", {}, table.sheet).with_row_index("_row")
-        cleaned = table.clean(raw.with_columns(pl.col("_row").cast(pl.Int64)), _options(lake))
-        table.schema.validate(cleaned.drop("_errors", "_row"))
+        numbered = raw.with_columns(pl.col("_row").cast(pl.Int64))
+        cleaned = cleaning_of(table)(numbered, _options(lake))
+        trusted_schema(table).validate(cleaned.drop("_errors", "_row"))
         valid_rows(cleaned).collect(engine="streaming")
 
 
 def _options(lake: Any) -> Any:
-    from agrolake.transforms import CleanOptions
+    from agrolake.datasets.model import CleanOptions
 
     return CleanOptions(include_personal_data=lake.settings.include_personal_data)
 
@@ -269,20 +271,22 @@ def child_trusted(profile_to: Path | None) -> dict[str, Any]:
 def child_refined(profile_to: Path | None) -> dict[str, Any]:
     """Time ``process_refined(force=True)``, and each table's ``build`` within it."""
     import agrolake.zones.refined as refined
+    from agrolake.datasets.registry import load_registry
     from agrolake.lake import Lake
 
     lake = Lake.from_env()
     _warm_up(lake)
-    present = {t.ref.sql_name: lake.tables.version(t.ref) is not None for t in refined.REFINED}
+    registry = load_registry(lake.settings)
+    present = {r.sql_name: lake.tables.version(r) is not None for r in registry.refined_refs()}
     per_table: dict[str, float] = {}
     build = refined.build
 
-    def timed_build(lake_: Any, table: Any, versions: Any) -> Any:
+    def timed_build(lake_: Any, registry_: Any, table: Any, versions: Any) -> Any:
         started = time.perf_counter()
         try:
-            return build(lake_, table, versions)
+            return build(lake_, registry_, table, versions)
         finally:
-            per_table[table.ref.sql_name] = time.perf_counter() - started
+            per_table[f"refined.{table.name.replace('.', '_', 1)}"] = time.perf_counter() - started
 
     refined.build = timed_build  # process_refined looks it up in the module
     try:
@@ -302,16 +306,19 @@ def child_refined(profile_to: Path | None) -> dict[str, Any]:
 
 def child_enclosures() -> dict[str, Any]:
     """Time ``refined.build`` of the enclosures twin alone, as ``pipeline.rebuild`` does."""
+    from agrolake.datasets.registry import load_registry
     from agrolake.lake import Lake
-    from agrolake.zones.refined import REFINED, build
+    from agrolake.lake.tables import TableRef
+    from agrolake.zones.refined import build, inputs_of
 
     lake = Lake.from_env()
     _warm_up(lake)
-    [table] = [t for t in REFINED if t.ref.sql_name == ENCLOSURES]
-    present = lake.tables.version(table.ref) is not None
+    registry = load_registry(lake.settings)
+    [table] = [t for t in registry.refined if TableRef("refined", t.name).sql_name == ENCLOSURES]
+    present = lake.tables.version(TableRef("refined", table.name)) is not None
     with Timed() as timed:
-        versions = {ref: lake.tables.version(ref) for ref in table.inputs}
-        write = build(lake, table, versions)
+        versions = {ref: lake.tables.version(ref) for ref in inputs_of(registry, table)}
+        write = build(lake, registry, table, versions)
     lake.close()
     return {**timed.result, "tables_present": present, "rows": write.rows}
 
@@ -327,21 +334,25 @@ def child_breakdown() -> dict[str, Any]:
     """
     import polars as pl
 
-    from agrolake import trusted as tr
-    from agrolake.contracts import get_contract
+    from agrolake.datasets.cleaning import by_value_of, cleaning_of
+    from agrolake.datasets.registry import load_registry
+    from agrolake.datasets.trusted_schema import trusted_schema
     from agrolake.lake import Lake
     from agrolake.lake.catalog import RAW
-    from agrolake.lake.tables import TableRef
-    from agrolake.transforms import ROW, quarantined_rows, split_by_value
+    from agrolake.lake.tables import TableRef, where_equal
+    from agrolake.transforms.by_value import split_by_value
+    from agrolake.transforms.row_errors import ROW, quarantined_rows
+    from agrolake.zones import trusted as tr
 
     lake = Lake.from_env()
     [ingest] = lake.catalog.find(status=RAW)
-    contract = get_contract(ingest["dataset"])
-    [table] = contract.trusted
-    by_value = table.by_value
+    dataset = load_registry(lake.settings).dataset(ingest["dataset"])
+    [table] = dataset.tables
+    by_value = by_value_of(table)
     if by_value is None:
-        raise SystemExit(f"{table.id} is not cleaned by value: the breakdown follows that path")
-    ref = TableRef("trusted", table.id)
+        raise SystemExit(f"{table.name} is not cleaned by value: the breakdown follows that path")
+    ref = TableRef("trusted", table.table_name)
+    cleaning = cleaning_of(table)
     options = _options(lake)
     _warm_up(lake)
     steps: list[dict[str, Any]] = []
@@ -364,20 +375,22 @@ def child_breakdown() -> dict[str, Any]:
         )
         coded = step(
             "`_read_coded`: the columns read as Categorical (streaming collect)",
-            lambda: tr._read_coded(contract, table, by_value, raw, options),
+            lambda: tr._read_coded(table, by_value, raw, options),
         )
         split = step(
             "`split_by_value`: distinct values cleaned, rows looked up, last row per key",
-            lambda: split_by_value(coded.sources, table.clean, by_value, options, table.key),
+            lambda: split_by_value(
+                coded.sources, lambda lf: cleaning(lf, options), by_value, table.key
+            ),
         )
         step(
             "pandera schema check (lazy)",
-            lambda: table.schema.validate(split.valid.lazy().drop(ROW)),
+            lambda: trusted_schema(table).validate(split.valid.lazy().drop(ROW)),
         )
         meta = [
             pl.lit(ingest["ingest_id"]).alias("_ingest_id"),
             pl.lit(ingest["created_at"], dtype=pl.Datetime("us", "UTC")).alias("_ingested_at"),
-            pl.lit(contract.source).alias("_source"),
+            pl.lit(dataset.source).alias("_source"),
         ]
         frame = step("lineage columns", lambda: split.valid.with_columns(meta))
         quarantined = step(
@@ -398,7 +411,7 @@ def child_breakdown() -> dict[str, Any]:
             step(
                 "Delta replace (`Tables.replace_where`)",
                 lambda: lake.tables.replace_where(
-                    ref, data, f"_ingest_id = '{ingest['ingest_id']}'", table.partition_by
+                    ref, data, where_equal("_ingest_id", ingest["ingest_id"]), table.partition_by
                 ),
             )
     lake.close()
@@ -419,10 +432,13 @@ def child_stages() -> dict[str, Any]:
     """
     import polars as pl
 
+    from agrolake.datasets import cleaning as common
+    from agrolake.datasets.builtin import erp_activities as erp
     from agrolake.lake import Lake
     from agrolake.lake.catalog import RAW
     from agrolake.readers import read_frame
-    from agrolake.transforms import common, erp, valid_rows
+    from agrolake.transforms.parsers import clean_text
+    from agrolake.transforms.row_errors import valid_rows
 
     lake = Lake.from_env()
     [ingest] = lake.catalog.find(status=RAW)
@@ -430,11 +446,12 @@ def child_stages() -> dict[str, Any]:
     _warm_up(lake)
     raw = read_frame(path, "csv", ingest["details"] or {}, "Hoja1")
     raw = raw.with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
-    fields = common.visible(erp.ACTIVITY_FIELDS, _options(lake))
+    fields = common.visible(erp.FIELDS, _options(lake))
+    clean_activities = common.cleaning_of(erp.DATASET.tables[0])
     sources = [f.source for f in fields if f.source]
     conformed = common.conform(raw, sources)
     texts = conformed.with_columns(
-        common.clean_text(common.raw_col(s)).alias(common._TEXT + s) for s in sources
+        clean_text(common.raw_col(s)).alias(common._TEXT + s) for s in sources
     )
 
     def parsed(*names: str) -> pl.LazyFrame:
@@ -454,8 +471,8 @@ def child_stages() -> dict[str, Any]:
         "+ `parse_enclosure_id` (RECINTO ID) only": parsed("enclosure_id"),
         "+ every parser (`typed`) and year": typed,
         "+ `with_task_parts` (2 × `extract_groups`)": erp.with_task_parts(typed),
-        "+ `_errors`, `finish`: `clean_activities`": erp.clean_activities(raw),
-        "`valid_rows(clean_activities)`": valid_rows(erp.clean_activities(raw)),
+        "+ `_errors`, `finish`: `clean_activities`": clean_activities(raw),
+        "`valid_rows(clean_activities)`": valid_rows(clean_activities(raw)),
     }
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in stages}
     for _ in range(3):
@@ -489,18 +506,19 @@ def child_sketch(variant: str) -> dict[str, Any]:
     """
     import polars as pl
 
-    from agrolake import trusted as tr
-    from agrolake.contracts import get_contract
+    from agrolake.datasets.cleaning import cleaning_of
+    from agrolake.datasets.registry import load_registry
     from agrolake.lake import Lake
     from agrolake.lake.catalog import RAW
     from agrolake.lake.tables import TableRef
-    from agrolake.transforms import quarantined_rows, valid_rows
+    from agrolake.transforms.row_errors import quarantined_rows, valid_rows
+    from agrolake.zones import trusted as tr
 
     lake = Lake.from_env()
     [ingest] = lake.catalog.find(status=RAW)
-    contract = get_contract(ingest["dataset"])
-    [table] = contract.trusted
-    ref = TableRef("trusted", table.id)
+    dataset = load_registry(lake.settings).dataset(ingest["dataset"])
+    [table] = dataset.tables
+    ref = TableRef("trusted", table.table_name)
     _warm_up(lake)
     steps: list[dict[str, Any]] = []
 
@@ -514,7 +532,7 @@ def child_sketch(variant: str) -> dict[str, Any]:
     meta = [
         pl.lit(ingest["ingest_id"]).alias("_ingest_id"),
         pl.lit(ingest["created_at"], dtype=pl.Datetime("us", "UTC")).alias("_ingested_at"),
-        pl.lit(contract.source).alias("_source"),
+        pl.lit(dataset.source).alias("_source"),
     ]
     with tempfile.TemporaryDirectory(prefix="agrolake-sketch-") as folder:
         spool = Path(folder)
@@ -524,12 +542,12 @@ def child_sketch(variant: str) -> dict[str, Any]:
         else:
             raw = tr._read(path, ingest["details"] or {}, table)
         raw = raw.with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
-        cleaned = table.clean(raw, _options(lake))
-        valid = tr._with_new_columns(valid_rows(cleaned), raw, contract, table).with_columns(meta)
+        cleaned = cleaning_of(table)(raw, _options(lake))
+        valid = tr._with_new_columns(valid_rows(cleaned), raw, table).with_columns(meta)
         failed = quarantined_rows(cleaned, ref.sql_name).with_columns(meta)
         if variant == "spool":
             # Extra raw columns joined before the spool, so both reads see them.
-            whole = tr._with_new_columns(cleaned, raw, contract, table).with_columns(meta)
+            whole = tr._with_new_columns(cleaned, raw, table).with_columns(meta)
             step(
                 "clean once: `sink_parquet` of the cleaned rows to a spool (streaming)",
                 lambda: whole.sink_parquet(spool / "cleaned.parquet"),

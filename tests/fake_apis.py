@@ -25,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from agrolake.locations import Location, shipped_locations
+from agrolake.datasets.locations import Location, shipped_locations
 from agrolake.samples import ndvi_service_answer, open_meteo_answer
 
 

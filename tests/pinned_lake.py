@@ -150,7 +150,7 @@ def input_digests(folder: Path) -> dict[str, str]:
 
 def build_tables(lake: Lake, folder: Path) -> dict[str, pl.DataFrame]:
     """Land every input one by one, take them through every zone, read every table."""
-    from agrolake.pipeline import all_tables
+    from agrolake.datasets.registry import load_registry
     from agrolake.pipeline import run_all as run
     from agrolake.zones.landing import process_landing
 
@@ -159,7 +159,7 @@ def build_tables(lake: Lake, folder: Path) -> dict[str, pl.DataFrame]:
         process_landing(lake)
     run(lake)
     found = {}
-    for ref in all_tables():
+    for ref in load_registry(lake.settings).table_refs():
         data = lake.tables.read(ref)
         if data is not None:
             frame = pl.from_arrow(data)

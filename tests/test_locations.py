@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from agrolake.datasets.locations import load_locations, shipped_locations, station_locations
 from agrolake.errors import ConfigError
 from agrolake.lake.settings import Settings
-from agrolake.locations import load_locations, shipped_locations, station_locations
 from agrolake.samples import STATIONS
 from agrolake.samples._catalog import MUNICIPALITIES
 

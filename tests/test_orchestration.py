@@ -346,9 +346,10 @@ def trusted_wine_ingests(lake: Lake) -> dict[str, int]:
     """Rows per ingest id in trusted.lab_wine_quality."""
     import polars as pl
 
-    from agrolake.zones.trusted import trusted_refs
+    from agrolake.datasets.registry import load_registry
 
-    [ref] = [r for r in trusted_refs() if r.sql_name == "trusted.lab_wine_quality"]
+    refs = load_registry(lake.settings).trusted_refs()
+    [ref] = [r for r in refs if r.sql_name == "trusted.lab_wine_quality"]
     dataset = lake.tables.dataset(ref)
     assert dataset is not None
     counts = pl.scan_pyarrow_dataset(dataset).group_by("_ingest_id").len().collect()

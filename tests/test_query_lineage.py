@@ -10,15 +10,16 @@ import pytest
 
 from agrolake.answers.provenance import of_key, of_table
 from agrolake.answers.query import parse_as_of, query
+from agrolake.datasets.registry import load_registry
 from agrolake.errors import UsageError
 from agrolake.lake import Lake
 from agrolake.lake.tables import TableRef
-from agrolake.pipeline import all_tables, run_all
+from agrolake.pipeline import run_all
 from agrolake.samples import write_activities
 
 
 def test_every_table_is_queryable_by_its_sql_name(demo_lake: Lake) -> None:
-    for ref in all_tables():
+    for ref in load_registry(demo_lake.settings).table_refs():
         if ref.id == "quarantine.rows":
             continue  # the demo quarantines nothing
         [row] = query(demo_lake, f"SELECT count(*) AS n FROM {ref.sql_name}").to_pylist()
@@ -45,7 +46,7 @@ def test_join_across_zones_and_time_travel(demo_lake: Lake, tmp_path: Path) -> N
     pinned = query(
         demo_lake,
         "SELECT count(*) AS n FROM trusted.erp_activities",
-        parse_as_of([f"trusted.erp_activities={before}"]),
+        parse_as_of(demo_lake, [f"trusted.erp_activities={before}"]),
     ).to_pylist()[0]["n"]
     assert new > old and pinned == old
 
@@ -54,9 +55,9 @@ def test_bad_sql_and_bad_as_of_are_usage_errors(demo_lake: Lake) -> None:
     with pytest.raises(UsageError, match="query failed"):
         query(demo_lake, "SELECT nope FROM refined.digital_twin_enclosures")
     with pytest.raises(UsageError, match="TABLE=VERSION"):
-        parse_as_of(["trusted.erp_parcels"])
+        parse_as_of(demo_lake, ["trusted.erp_parcels"])
     with pytest.raises(UsageError, match="no table"):
-        parse_as_of(["trusted.nothing=1"])
+        parse_as_of(demo_lake, ["trusted.nothing=1"])
     with pytest.raises(UsageError, match="has no version 99"):
         query(demo_lake, "SELECT 1", {"trusted.erp_parcels": 99})
 

@@ -17,7 +17,7 @@ import fastexcel
 import polars as pl
 import pytest
 
-from agrolake.locations import shipped_locations
+from agrolake.datasets.locations import shipped_locations
 from agrolake.samples import (
     ACTIVITY_HEADERS,
     PARCEL_HEADERS,

@@ -9,9 +9,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from agrolake.datasets.builtin.weather_open_meteo_daily import OPEN_METEO_DAILY
+from agrolake.datasets.locations import shipped_locations
 from agrolake.lake import Lake
 from agrolake.lake.tables import TableRef
-from agrolake.locations import shipped_locations
 from agrolake.pipeline import rebuild, run_all
 from agrolake.samples import (
     STATIONS,
@@ -19,7 +20,6 @@ from agrolake.samples import (
     write_aemet_daily,
     write_open_meteo_daily,
 )
-from agrolake.transforms.weather import OPEN_METEO_DAILY
 
 WEATHER = TableRef("trusted", "weather.daily")
 NDVI = TableRef("trusted", "remote_sensing.ndvi")

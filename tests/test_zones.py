@@ -11,14 +11,14 @@ import pytest
 
 from agrolake.lake import Lake
 from agrolake.lake.catalog import RAW
-from agrolake.lake.tables import TableRef
+from agrolake.lake.tables import QUARANTINE, TableRef
 from agrolake.pipeline import rebuild, run_all
 from agrolake.samples import (
     write_activities,
     write_parcels_and_treatments,
     write_wine_quality,
 )
-from agrolake.zones.trusted import QUARANTINE, process_trusted
+from agrolake.zones.trusted import process_trusted
 
 PARCELS = TableRef("trusted", "erp.parcels")
 TREATMENTS = TableRef("trusted", "erp.treatments")
@@ -304,11 +304,9 @@ def test_cleaning_by_value_writes_the_rows_of_the_row_wise_cleaning(
     local_lake: Lake, tmp_path: Path
 ) -> None:
     """Same valid rows (order, new columns) and quarantine as cleaning every row."""
-    from dataclasses import replace
-
     from polars.testing import assert_frame_equal
 
-    from agrolake.contracts import get_contract
+    from agrolake.datasets.registry import load_registry
     from agrolake.zones.trusted import _read, _spool_raw, clean_ingest
 
     body = write_activities(tmp_path / "a.csv", rows=60, seed=9).read_text().splitlines()
@@ -316,12 +314,13 @@ def test_cleaning_by_value_writes_the_rows_of_the_row_wise_cleaning(
     lines += [lines[5], lines[7].replace("/", "-", 1), "31/02/2024" + lines[9][10:]]
     lines += ["NP,PODA,x,44-08-0-0-1-68-01,", lines[5].replace(" - ", "-")]
     ingest = _raw_activities(local_lake, lines)
-    contract = get_contract("erp.activities")
-    [table] = contract.trusted
-    assert table.by_value is not None
+    dataset = load_registry(local_lake.settings).dataset("erp.activities")
+    [table] = dataset.tables
+    assert table.by_value
     raw = _read(_spool_raw(local_lake, ingest, tmp_path), ingest["details"] or {}, table)
-    fast = clean_ingest(local_lake, contract, table, ingest, raw)
-    rows = clean_ingest(local_lake, contract, replace(table, by_value=None), ingest, raw)
+    fast = clean_ingest(local_lake, dataset, table, ingest, raw)
+    row_wise = table.model_copy(update={"by_value": False})
+    rows = clean_ingest(local_lake, dataset, row_wise, ingest, raw)
     assert fast.quarantined.height >= 3 and "operario" in fast.valid.columns
     assert fast.valid.height < len(lines) - 1 - fast.rows_quarantined  # a duplicate key
     assert_frame_equal(fast.valid, rows.valid)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from agrolake.answers.inventory import queryable_tables
+from agrolake.datasets.registry import load_registry
 from agrolake.errors import UsageError
 from agrolake.lake import Lake
 from agrolake.lake.tables import parse_table
-from agrolake.pipeline import all_tables
 
 
 def ingest_facts(row: dict[str, Any]) -> dict[str, Any]:
@@ -47,7 +48,7 @@ def of_key(lake: Lake, key: str) -> list[dict[str, Any]]:
 
 def of_table(lake: Lake, name: str, version: int | None = None) -> dict[str, Any]:
     """The inputs and source files behind a table version (default: the latest)."""
-    ref = parse_table(name, all_tables())
+    ref = parse_table(name, queryable_tables(lake, load_registry(lake.settings)))
     lineage = lake.catalog.lineage
     recorded = lineage.version(ref.sql_name, version)
     if recorded is None:

@@ -9,20 +9,27 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
+from agrolake.answers.inventory import queryable_tables
+from agrolake.datasets.registry import load_registry
 from agrolake.errors import UsageError
 from agrolake.lake import Lake
-from agrolake.lake.tables import parse_table
-from agrolake.pipeline import all_tables
+from agrolake.lake.tables import QUARANTINE, QUARANTINE_SCHEMA, TableRef, parse_table
 
 
-def parse_as_of(pairs: list[str]) -> dict[str, int]:
+def tables(lake: Lake) -> list[TableRef]:
+    """The tables SQL can name: declared and orphaned."""
+    return queryable_tables(lake, load_registry(lake.settings))
+
+
+def parse_as_of(lake: Lake, pairs: list[str]) -> dict[str, int]:
     """``["trusted.erp_parcels=3"]`` → ``{"trusted.erp_parcels": 3}``."""
     found = {}
+    known = tables(lake)
     for pair in pairs:
         name, _, version = pair.partition("=")
         if not version.strip().isdigit():
             raise UsageError(f"--as-of takes TABLE=VERSION, not {pair!r}")
-        found[parse_table(name.strip(), all_tables()).sql_name] = int(version)
+        found[parse_table(name.strip(), known).sql_name] = int(version)
     return found
 
 
@@ -32,13 +39,16 @@ def query(lake: Lake, sql: str, as_of: dict[str, int] | None = None) -> pa.Table
     connection = duckdb.connect()
     for zone in ("trusted", "refined"):
         connection.execute(f"CREATE SCHEMA {zone}")
-    for ref in all_tables():
+    for ref in tables(lake):
         dataset = lake.tables.dataset(ref, as_of.get(ref.sql_name))
+        if dataset is None and ref == QUARANTINE:
+            dataset = QUARANTINE_SCHEMA.empty_table()  # a lake from before it existed
         if dataset is None:
             continue
         alias = ref.sql_name.replace(".", "__")
         connection.register(alias, dataset)
-        connection.execute(f'CREATE VIEW {ref.sql_name} AS SELECT * FROM "{alias}"')
+        zone, name = ref.sql_name.split(".", 1)
+        connection.execute(f'CREATE VIEW {zone}."{name}" AS SELECT * FROM "{alias}"')
     try:
         relation = connection.sql(sql)
         return pa.table({}) if relation is None else relation.to_arrow_table()

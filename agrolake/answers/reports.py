@@ -6,18 +6,18 @@ from typing import Any
 
 import polars as pl
 
+from agrolake.answers.inventory import IN_RAW, orphaned_datasets, orphaned_tables
+from agrolake.datasets.registry import Registry, load_registry
 from agrolake.lake import Lake
-from agrolake.lake.catalog import CLAIMED, DUPLICATE, INVALID, RAW, TRUSTED
-from agrolake.pipeline import all_tables
+from agrolake.lake.catalog import CLAIMED, DUPLICATE, INVALID
+from agrolake.lake.tables import QUARANTINE
 from agrolake.zones.landing import pending
-from agrolake.zones.trusted import QUARANTINE
-
-IN_RAW = (RAW, TRUSTED)  # ingests whose bytes are in raw, whatever zone their rows reached
 
 
 def status(lake: Lake) -> dict[str, Any]:
     """Counts per zone; the shape is documented in docs/cli.md."""
     counts = lake.catalog.count_by_status()
+    registry = load_registry(lake.settings)
     return {
         "landing": {
             "pending": sum(1 for _ in pending(lake)),
@@ -29,24 +29,45 @@ def status(lake: Lake) -> dict[str, Any]:
             "by_dataset": raw_by_dataset(lake),
         },
         "duplicates": counts.get(DUPLICATE, 0),
-        **tables(lake),
+        **tables(lake, registry),
+        "orphaned": {
+            "datasets": orphaned_datasets(lake, registry),
+            "tables": [r.sql_name for r in orphaned_tables(lake, registry)],
+        },
+        "declarations": {"problems": [p.line() for p in registry.problems]},
     }
 
 
-def tables(lake: Lake) -> dict[str, dict[str, dict[str, int]]]:
-    """``{"trusted": {table: {"version", "rows", "quarantined"}}, "refined": {...}}``."""
+def tables(lake: Lake, registry: Registry) -> dict[str, dict[str, dict[str, Any]]]:
+    """``{"trusted": {table: {"version", "rows", "quarantined"}}, "refined": {...}}``;
+    an orphaned table also says ``"orphaned": true``, and one whose declaration
+    changed since its last write ``"rebuild_due": true`` (both absent otherwise)."""
     quarantined = _quarantined_by_table(lake)
-    found: dict[str, dict[str, dict[str, int]]] = {"trusted": {}, "refined": {}}
-    for ref in all_tables():
+    fingerprints = {
+        ref.sql_name: table.fingerprint
+        for ref in registry.trusted_refs()
+        for _, table in registry.feeds(ref.sql_name)[:1]
+    }
+    orphans = orphaned_tables(lake, registry)
+    found: dict[str, dict[str, dict[str, Any]]] = {"trusted": {}, "refined": {}}
+    for ref in [*registry.table_refs(), *orphans]:
         if ref == QUARANTINE:
             continue
         version = lake.tables.version(ref)
-        if version is not None:
-            found[ref.zone][ref.sql_name] = {
-                "version": version,
-                "rows": lake.tables.rows(ref),
-                "quarantined": quarantined.get(ref.sql_name, 0),
-            }
+        if version is None:
+            continue
+        facts: dict[str, Any] = {
+            "version": version,
+            "rows": lake.tables.rows(ref),
+            "quarantined": quarantined.get(ref.sql_name, 0),
+        }
+        if ref in orphans:
+            facts["orphaned"] = True
+        latest = lake.catalog.lineage.latest(ref.sql_name)
+        written_with = latest.declaration if latest is not None else None
+        if written_with and written_with != fingerprints.get(ref.sql_name, written_with):
+            facts["rebuild_due"] = True
+        found[ref.zone][ref.sql_name] = facts
     return found
 
 

@@ -19,12 +19,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import polars as pl
 
 from agrolake.apis.client import ApiClient
+from agrolake.datasets.builtin.erp_parcels_and_treatments import DATASET as PARCELS_AND_TREATMENTS
 from agrolake.errors import ApiError, ConfigError
 from agrolake.lake import Lake
 from agrolake.lake.tables import TableRef
 from agrolake.zones.uploads import put_unique
 
-PARCELS = TableRef("trusted", "erp.parcels")
+PARCELS = TableRef("trusted", PARCELS_AND_TREATMENTS.tables[0].table_name)
 
 
 @dataclass(frozen=True)

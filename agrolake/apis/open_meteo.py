@@ -27,14 +27,15 @@ from agrolake.apis.fetch import (
     plan,
     yesterday,
 )
+from agrolake.datasets.builtin import weather_table
+from agrolake.datasets.builtin.weather_open_meteo_daily import OPEN_METEO_DAILY
+from agrolake.datasets.locations import Location, load_locations
 from agrolake.errors import ApiError
 from agrolake.lake import Lake
 from agrolake.lake.tables import TableRef
-from agrolake.locations import Location, load_locations
 from agrolake.transforms.twin import Season
-from agrolake.transforms.weather import OPEN_METEO_DAILY
 
-WEATHER = TableRef("trusted", "weather.daily")
+WEATHER = TableRef("trusted", weather_table.NAME)
 SOURCE = "weather (Open-Meteo)"
 MEASURED = ("temperature_mean_c", "temperature_min_c", "temperature_max_c", "precipitation_mm")
 PREFIX = "api/open-meteo/"

@@ -28,12 +28,13 @@ from agrolake.apis.fetch import (
     plan,
     yesterday,
 )
+from agrolake.datasets.builtin.remote_sensing_ndvi_files import NDVI as NDVI_TABLE
 from agrolake.errors import ApiError, ConfigError
 from agrolake.lake import Lake
 from agrolake.lake.tables import TableRef
 from agrolake.transforms.twin import Season
 
-NDVI = TableRef("trusted", "remote_sensing.ndvi")
+NDVI = TableRef("trusted", NDVI_TABLE.table_name)
 SOURCE = "ndvi (teledetection)"
 PREFIX = "api/ndvi/"
 

@@ -52,12 +52,20 @@ class Lake:
 
         return Catalog(self.settings.catalog)
 
-    def init(self) -> list[str]:
-        """Create the zone buckets and bring the catalog up to date; idempotent."""
+    def init(self, *, tables: bool = False) -> list[str]:
+        """Create the zone buckets and bring the catalog up to date; idempotent.
+
+        The quarantine table is created empty with a new (or upgraded) catalog, or
+        when ``tables`` asks (``agrolake init``): so querying it never fails, while
+        a flow run on a lake that has it skips opening a Delta table.
+        """
         self.settings.home.mkdir(parents=True, exist_ok=True)
         extra = (self.settings.bucket_mlflow,) if self.settings.uses_s3 else ()
         buckets = self.store.ensure_buckets(extra)
-        self.catalog.migrate()
+        if self.catalog.migrate() or tables:
+            from agrolake.lake.tables import QUARANTINE, QUARANTINE_SCHEMA
+
+            self.tables.ensure(QUARANTINE, QUARANTINE_SCHEMA)
         return buckets
 
     def close(self) -> None:

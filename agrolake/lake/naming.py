@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 
 
 def normalise(column: str) -> str:
@@ -26,3 +27,15 @@ INVALID_PREFIX = "invalid/"
 def is_pending_landing_key(key: str) -> bool:
     """A landing key a user put there, not a rejected file or a folder marker."""
     return not key.startswith(INVALID_PREFIX) and not key.endswith("/")
+
+
+def match_sources(present: Iterable[str], sources: Iterable[str]) -> dict[str, str | None]:
+    """The column of ``present`` that plays each source (None when absent).
+
+    Headers match trimmed, unquoted and in any case (``normalise``); of two that
+    match, the first wins.
+    """
+    by_name: dict[str, str] = {}
+    for column in present:
+        by_name.setdefault(normalise(column), column)
+    return {source: by_name.get(normalise(source)) for source in dict.fromkeys(sources)}

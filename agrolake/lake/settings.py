@@ -146,6 +146,12 @@ class Settings(BaseSettings):
         False,
         description="Carry personal data columns (NIFs, user names) into the trusted zone.",
     )
+    datasets_dir: str | None = Field(
+        None,
+        description="Where dataset declaration files (*.yaml) live, loaded beside the "
+        "built-in datasets: a folder, or s3://bucket/prefix so every worker sees the same "
+        "ones. Default: the folder datasets/ under the home.",
+    )
     webhook_token: SecretStr | None = Field(
         None,
         description="Bearer token that `agrolake webhook` requires on POST /s3-events "
@@ -261,6 +267,11 @@ class Settings(BaseSettings):
     def catalog(self) -> str:
         """The catalog URL, defaulting to SQLite under the home."""
         return self.catalog_url or f"sqlite:///{(self.home / 'catalog.db').resolve()}"
+
+    @property
+    def declarations(self) -> str:
+        """The folder (or s3:// prefix) of the dataset declaration files."""
+        return self.datasets_dir or str((self.home / "datasets").resolve())
 
     @property
     def s3(self) -> S3Credentials:

@@ -45,6 +45,46 @@ class TableRef:
         return self.sql_name
 
 
+#: Rows that failed a trusted check, one per (row, check), with the raw value:
+#: ``trusted.quarantine_rows``. It exists from ``agrolake init`` on, empty.
+QUARANTINE = TableRef("trusted", "quarantine.rows")
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        ("table", pa.string()),
+        ("row_index", pa.int64()),
+        ("column", pa.string()),
+        ("check", pa.string()),
+        ("value", pa.string()),
+        ("row_json", pa.string()),
+        ("_ingest_id", pa.string()),
+        ("_ingested_at", pa.timestamp("us", tz="UTC")),
+        ("_source", pa.string()),
+    ]
+)
+
+
+def quote_name(column: str) -> str:
+    """A column in a delta-rs predicate: backticks, a backtick inside doubled."""
+    return "`" + column.replace("`", "``") + "`"
+
+
+def quote_value(value: str) -> str:
+    """A string literal in a delta-rs predicate: single quotes, one inside doubled."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def where_in(column: str, values: Sequence[str]) -> str:
+    """``column IN (values)``: the rows of some ingests, say. Predicates are SQL text
+    in delta-rs (no bound parameters), so every name and value is quoted here."""
+    if not values:
+        return "FALSE"
+    return f"{quote_name(column)} IN ({', '.join(quote_value(v) for v in values)})"
+
+
+def where_equal(column: str, value: str) -> str:
+    return f"{quote_name(column)} = {quote_value(value)}"
+
+
 def parse_table(name: str, known: Sequence[TableRef]) -> TableRef:
     """A table from its SQL name (``trusted.erp_parcels``) or zone and id."""
     for ref in known:
@@ -130,13 +170,21 @@ class Tables:
 
         def write() -> int:
             table = self._ensure(ref, data, partition_by)
+            # A predicate write takes the table's schema exactly: new columns are added
+            # to the table first, and columns this data lacks are written as nulls.
+            _add_new_columns(table, data.schema)
+            aligned = _aligned(data, pa.schema(table.schema().to_arrow()))
             write_deltalake(
-                table, data, mode="overwrite", predicate=predicate,
+                table, aligned, mode="overwrite", predicate=predicate,
                 partition_by=list(partition_by) or None,
             )  # fmt: skip
             return table.version()
 
         return self._write(ref, write)
+
+    def ensure(self, ref: TableRef, schema: pa.Schema) -> int:
+        """Create the table empty with ``schema`` if it does not exist; its version."""
+        return self._write(ref, lambda: self._ensure(ref, schema, ()).version())
 
     def delete_where(self, ref: TableRef, predicate: str) -> int:
         """Delete the rows matching ``predicate`` (a new version)."""
@@ -221,7 +269,18 @@ class Tables:
 
 
 def _quote(column: str) -> str:
-    return f"`{column}`"
+    return quote_name(column)
+
+
+def _aligned(data: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``data`` with ``schema``'s columns in its order: missing ones null, types cast."""
+    columns = [
+        data.column(f.name).cast(f.type)
+        if f.name in data.column_names
+        else pa.nulls(data.num_rows, f.type)
+        for f in schema
+    ]
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 def _add_new_columns(table: DeltaTable, schema: pa.Schema) -> None:

@@ -8,20 +8,16 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from agrolake.datasets.builtin.lab_wine_quality import FEATURES, REFINED, TARGET
 from agrolake.errors import UsageError
 from agrolake.lake import Lake
 from agrolake.lake.tables import TableRef
-from agrolake.zones.refined import REFINED
 
 if TYPE_CHECKING:
     import pandas as pd
 
-ML_WINE = next(r.ref for r in REFINED if r.ref.id == "ml.wine_quality")
-FEATURES = (
-    "fixed acidity", "volatile acidity", "citric acid", "residual sugar", "chlorides",
-    "free sulfur dioxide", "total sulfur dioxide", "density", "pH", "sulphates", "alcohol",
-)  # fmt: skip
-TARGET = "quality"
+ML_WINE = TableRef("refined", REFINED[0].name)
+__all__ = ["FEATURES", "ML_WINE", "TARGET", "TrainingData", "load_training_data"]
 TEST_SHARE = 0.25
 
 

@@ -8,13 +8,13 @@ import random
 from datetime import date
 from pathlib import Path
 
-from agrolake.locations import shipped_locations
+from agrolake.datasets.builtin.weather_open_meteo_daily import OPEN_METEO_DAILY
+from agrolake.datasets.locations import shipped_locations
 from agrolake.samples.activities import ACTIVITY_HEADERS, write_activities
 from agrolake.samples.ndvi import write_ndvi_csv, write_ndvi_service
 from agrolake.samples.parcels import make_parcels, write_parcels_and_treatments
 from agrolake.samples.weather import write_aemet_daily, write_open_meteo_daily
 from agrolake.samples.wine import write_wine_quality
-from agrolake.transforms.weather import OPEN_METEO_DAILY
 
 INVENTORY_HEADERS = [
     "Código artículo",

@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from agrolake.locations import Location, shipped_locations
+from agrolake.datasets.locations import Location, shipped_locations
 
 
 @dataclass(frozen=True)

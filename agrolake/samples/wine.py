@@ -6,20 +6,10 @@ import random
 from importlib import resources
 from pathlib import Path
 
-WINE_COLUMNS = [
-    "fixed acidity",
-    "volatile acidity",
-    "citric acid",
-    "residual sugar",
-    "chlorides",
-    "free sulfur dioxide",
-    "total sulfur dioxide",
-    "density",
-    "pH",
-    "sulphates",
-    "alcohol",
-    "quality",
-]
+from agrolake.datasets.builtin.lab_wine_quality import FEATURES, TARGET
+
+# The shipped file's header: the dataset's raw columns, as UCI names them.
+WINE_COLUMNS = [*FEATURES, TARGET]
 
 
 def _wine_lines() -> list[str]:

@@ -19,8 +19,8 @@ from typing import Any
 
 from agrolake.errors import AgrolakeError
 from agrolake.serving import DEFAULT_MAX_BODY_BYTES, protocol
+from agrolake.serving.model_registry import ModelSpec, Registry
 from agrolake.serving.protocol import InvalidRequest
-from agrolake.serving.registry import ModelSpec, Registry
 from agrolake.serving.runtime import ServedModel, load
 
 log = logging.getLogger("agrolake.serving")

@@ -19,8 +19,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from agrolake.serving.exceptions import ServingError, UnservableModel
+from agrolake.serving.model_registry import Registry, VersionInfo
 from agrolake.serving.protocol import InvalidRequest
-from agrolake.serving.registry import Registry, VersionInfo
 
 log = logging.getLogger("agrolake.serving")
 

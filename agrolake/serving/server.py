@@ -10,7 +10,7 @@ from agrolake.lake.settings import Settings
 from agrolake.serving import DEFAULT_MAX_BODY_BYTES, DEFAULT_MODEL
 from agrolake.serving.app import AliasFollower, ModelHolder, ScoringApp
 from agrolake.serving.exceptions import ServingError
-from agrolake.serving.registry import ModelSpec, open_registry
+from agrolake.serving.model_registry import ModelSpec, open_registry
 from agrolake.serving.runtime import load
 
 log = logging.getLogger("agrolake.serving")

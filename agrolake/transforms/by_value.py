@@ -22,17 +22,11 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from agrolake.transforms.common import (
-    DEFAULT_OPTIONS,
-    ERRORS,
-    LINEAGE,
-    ROW,
-    CleanOptions,
-    match_sources,
-    valid_rows,
-)
+from agrolake.lake.naming import match_sources
+from agrolake.transforms.row_errors import ERRORS, LINEAGE, ROW, valid_rows
 
-Cleaning = Callable[[pl.LazyFrame, CleanOptions], pl.LazyFrame]
+# A row-wise cleaning with its options bound: raw text columns in, ``_errors`` out.
+Cleaning = Callable[[pl.LazyFrame], pl.LazyFrame]
 MAX_KEY_NUMBER = 2**64  # keys are numbered as UInt64 when their parts allow it
 
 
@@ -68,15 +62,10 @@ class Split:
     failed: pl.DataFrame
 
 
-def split_rows(
-    raw: pl.DataFrame,
-    clean: Cleaning,
-    options: CleanOptions = DEFAULT_OPTIONS,
-    key: Sequence[str] = (),
-) -> Split:
+def split_rows(raw: pl.DataFrame, clean: Cleaning, key: Sequence[str] = ()) -> Split:
     """The reference: ``clean`` on every row, valid rows deduplicated on ``key``."""
     numbered = raw.lazy().with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64))
-    cleaned = clean(numbered, options).collect()
+    cleaned = clean(numbered).collect()
     valid = valid_rows(cleaned.lazy())
     if key:
         valid = valid.unique(subset=list(key), keep="last", maintain_order=True)
@@ -129,13 +118,9 @@ def _absent(height: int) -> _Coded:
 
 
 def split_by_value(
-    raw: pl.DataFrame,
-    clean: Cleaning,
-    by_value: ByValue,
-    options: CleanOptions = DEFAULT_OPTIONS,
-    key: Sequence[str] = (),
+    raw: pl.DataFrame, clean: Cleaning, by_value: ByValue, key: Sequence[str] = ()
 ) -> Split:
-    """``split_rows(raw, clean, options, key)`` computed once per distinct value.
+    """``split_rows(raw, clean, key)`` computed once per distinct value.
 
     ``raw`` holds the source columns as read (String, or Categorical with their
     own ``pl.Categories`` each, which saves encoding them here); its row
@@ -154,7 +139,7 @@ def split_by_value(
     distinct = pl.DataFrame(
         [v.extend_constant(v[0], length - len(v)).alias(c) for c, v in padded.items()]
     ).with_columns(pl.int_range(length, dtype=pl.Int64).alias(ROW))
-    cleaned = clean(distinct.lazy(), options).collect(engine="streaming")
+    cleaned = clean(distinct.lazy()).collect(engine="streaming")
     outputs = [c for c in cleaned.columns if c != ERRORS and c not in LINEAGE]
     by_output = {c: coded[by_value.source_of(c)] for c in outputs}
     for column in cleaned[ERRORS].explode().struct.field("column").drop_nulls().unique():
@@ -176,7 +161,7 @@ def split_by_value(
         ]
     )
     at = pl.Series([], dtype=pl.UInt32) if failed is None else failed.arg_true()
-    return Split(valid, _failed_rows(raw, at, clean, options))
+    return Split(valid, _failed_rows(raw, at, clean))
 
 
 def _failed(cleaned: pl.DataFrame, by_value: ByValue, coded: dict[str, _Coded]) -> pl.Series | None:
@@ -214,10 +199,8 @@ def _last_per_key(ids: list[tuple[pl.Series, _Coded]], kept: pl.Series | None) -
     return at if kept is None else kept.gather(at)
 
 
-def _failed_rows(
-    raw: pl.DataFrame, at: pl.Series, clean: Cleaning, options: CleanOptions
-) -> pl.DataFrame:
+def _failed_rows(raw: pl.DataFrame, at: pl.Series, clean: Cleaning) -> pl.DataFrame:
     """The rows at ``at`` cleaned row by row, as they are: their errors as the cleaning says."""
     rows = raw[at].with_columns(pl.all().cast(pl.String), at.cast(pl.Int64).alias(ROW))
-    cleaned = clean(rows.lazy(), options).collect()
+    cleaned = clean(rows.lazy()).collect()
     return cleaned.filter(pl.col(ERRORS).list.len() > 0)

@@ -1,4 +1,4 @@
-"""Trusted → refined: the digital twin tables and the ML wine quality table.
+"""Trusted → refined: the digital twin tables of the enclosures.
 
 Every function takes trusted LazyFrames and returns a LazyFrame; nothing here
 reads or writes storage, so the flows decide where frames come from and go to.
@@ -17,7 +17,6 @@ Decisions that shape the outputs:
   it is a rough intensity figure, the timeline keeps the per-product detail.
 * Product and task names fall back to their codes when the name is missing or
   blank, so an event still shows up in the summary lists.
-* Wine samples are never deduplicated: identical analyses are real repeats.
 * Weather and NDVI are summarised over the growing season of the harvest year
   (``Season``: 1 March to 31 October by default). An enclosure's weather is its
   municipality's (``location_id`` = ``<province>-<municipality>``). Counts of
@@ -39,15 +38,6 @@ TREATMENTS_KEY: tuple[str, ...] = ("enclosure_id", "date", "product")
 TREATMENTS_PARTITION: tuple[str, ...] = ("year",)
 ACTIVITIES_KEY: tuple[str, ...] = ("enclosure_id", "date", "task")
 ACTIVITIES_PARTITION: tuple[str, ...] = ("year",)
-# Repeated wine samples are genuine, so there is no key: the table is rewritten whole.
-WINE_QUALITY_KEY: tuple[str, ...] = ()
-WINE_QUALITY_PARTITION: tuple[str, ...] = ()
-
-WINE_FEATURES: tuple[str, ...] = (
-    "fixed acidity", "volatile acidity", "citric acid", "residual sugar", "chlorides",
-    "free sulfur dioxide", "total sulfur dioxide", "density", "pH", "sulphates", "alcohol",
-)  # fmt: skip
-
 # Parcel properties carried into the enclosure twin, in output order (after the key).
 ENCLOSURE_PROPERTIES: tuple[str, ...] = (
     "province_id", "municipality_id", "polygon", "parcel", "enclosure", "place_name",
@@ -302,17 +292,3 @@ def digital_twin_activities(activities: pl.LazyFrame) -> pl.LazyFrame:
         "parcel_name",
         "_ingest_id",
     ).sort(ACTIVITIES_KEY, maintain_order=True)
-
-
-def ml_wine_quality(wine: pl.LazyFrame) -> pl.LazyFrame:
-    """Every landed wine sample: the 11 UCI features, quality, ``_ingest_id``, ``_source``.
-
-    Rows are ordered by ``_ingest_id`` and then by position in their file: the
-    trusted ``_row`` when present, else the input order (a stable sort keeps it).
-    ``_row`` is not in the output, so the schema is the same either way; the
-    order it gave is kept.
-    """
-    order = ["_ingest_id", "_row"] if "_row" in wine.collect_schema() else ["_ingest_id"]
-    return wine.sort(order, maintain_order=True).select(
-        *WINE_FEATURES, "quality", "_ingest_id", "_source"
-    )

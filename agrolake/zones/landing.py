@@ -1,7 +1,7 @@
 """Landing → raw or invalid: exactly once, nothing lost, every rejection explained.
 
 For each landing object: claim it in the catalog, stream it to a spool file
-(hashing on the way), read its structure, recognise its dataset contract, then
+(hashing on the way), read its structure, recognise its dataset, then
 copy the unchanged bytes to raw (or to ``invalid/`` with a reason report), verify
 the copy, record the outcome, and only then delete the landing object.
 """
@@ -14,7 +14,7 @@ import re
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,7 +28,7 @@ from agrolake.lake.settings import Zone
 from agrolake.lake.storage import ObjectInfo
 
 if TYPE_CHECKING:
-    from agrolake.contracts import DatasetContract
+    from agrolake.datasets.model import Dataset
 
 REASON_SUFFIX = ".reason.json"
 MAX_ATTEMPTS = 3
@@ -106,6 +106,7 @@ def process_landing(
     summary = LandingSummary()
     tried: set[str] = set()
     lease = timedelta(seconds=lake.settings.lease_seconds)
+    datasets = _Datasets(lake)
     with tempfile.TemporaryDirectory(prefix="agrolake-landing-") as spool:
         while max_files is None or len(summary.outcomes) < max_files:
             waiting = [o for o in pending(lake) if f"{o.key}\0{o.version}" not in tried]
@@ -125,7 +126,7 @@ def process_landing(
                         rest = [c.ingest_id for c in claims[index:] if not c.finished]
                         lake.catalog.renew(rest, lake.worker, lease)
                         claimed_at = time.monotonic()
-                    outcome = land_one(lake, claim, Path(spool))
+                    outcome = land_one(lake, claim, Path(spool), datasets)
                     summary.outcomes.append(outcome)
                     progressed = True
                     if on_outcome:
@@ -136,7 +137,25 @@ def process_landing(
     return summary
 
 
-def land_one(lake: Lake, claim: Claim, spool: Path) -> Outcome:
+class _Datasets:
+    """The enabled datasets, loaded at the first file: a run that finds landing empty
+    skips the registry (and polars) altogether."""
+
+    def __init__(self, lake: Lake) -> None:
+        self._lake = lake
+        self._loaded: tuple[Dataset, ...] | None = None
+
+    def __call__(self) -> tuple[Dataset, ...]:
+        if self._loaded is None:
+            from agrolake.datasets.registry import load_registry
+
+            self._loaded = load_registry(self._lake.settings).enabled
+        return self._loaded
+
+
+def land_one(
+    lake: Lake, claim: Claim, spool: Path, datasets: Callable[[], Sequence[Dataset]]
+) -> Outcome:
     """Take one claimed landing object to raw, invalid or duplicate."""
     if claim.finished:
         return _clean_up(lake, claim)
@@ -148,7 +167,7 @@ def land_one(lake: Lake, claim: Claim, spool: Path) -> Outcome:
         )
         return _reject(lake, claim, rejection, sha256=None)
     try:
-        return _land(lake, claim, spool)
+        return _land(lake, claim, spool, datasets)
     except AgrolakeError as exc:
         # Storage or catalog trouble: the claim stays, so the file is tried again later.
         lake.catalog.finish_attempt(
@@ -157,7 +176,9 @@ def land_one(lake: Lake, claim: Claim, spool: Path) -> Outcome:
         return Outcome(claim.ingest_id, claim.obj.key, "retry", claim.obj.size, reason=exc.message)
 
 
-def _land(lake: Lake, claim: Claim, spool: Path) -> Outcome:
+def _land(
+    lake: Lake, claim: Claim, spool: Path, datasets: Callable[[], Sequence[Dataset]]
+) -> Outcome:
     obj, settings = claim.obj, lake.settings
     name = obj.key.rsplit("/", 1)[-1]
     if obj.size > settings.max_file_bytes:
@@ -170,14 +191,14 @@ def _land(lake: Lake, claim: Claim, spool: Path) -> Outcome:
         )
         return _reject(lake, claim, too_big, sha256=None)
     # Imported at the first file: a run that finds landing empty skips pandera (0.7 s).
-    from agrolake.contracts import recognise
+    from agrolake.datasets.recognition import recognise
     from agrolake.readers import read_sample
 
     path, sha256 = _spool(lake, obj, spool / claim.ingest_id)
     try:
         try:
             sample = read_sample(path, name)
-            contract = recognise(sample, name)
+            dataset = recognise(sample, name, datasets())
         except FileRejected as rejection:
             return _reject(lake, claim, rejection, sha256=sha256)
         except Exception as exc:  # untrusted bytes: a parser bug must not stop the batch
@@ -188,8 +209,8 @@ def _land(lake: Lake, claim: Claim, spool: Path) -> Outcome:
             return _reject(lake, claim, unreadable, sha256=sha256)
         owner = lake.catalog.own_content(sha256, claim.ingest_id)
         if owner != claim.ingest_id:
-            return _duplicate(lake, claim, owner, sha256, contract)
-        return _to_raw(lake, claim, path, sha256, contract, sample.format, sample.options)
+            return _duplicate(lake, claim, owner, sha256, dataset)
+        return _to_raw(lake, claim, path, sha256, dataset, sample.format, sample.options)
     finally:
         path.unlink(missing_ok=True)
 
@@ -208,8 +229,8 @@ def _spool(lake: Lake, obj: ObjectInfo, path: Path) -> tuple[Path, str]:
     return path, digest.hexdigest()
 
 
-def raw_key(contract: DatasetContract, ingest_id: str, name: str, when: datetime) -> str:
-    return f"{contract.source}/{contract.id}/{when:%Y/%m/%d}/{ingest_id}-{safe_name(name)}"
+def raw_key(dataset: Dataset, ingest_id: str, name: str, when: datetime) -> str:
+    return f"{dataset.source}/{dataset.id}/{when:%Y/%m/%d}/{ingest_id}-{safe_name(name)}"
 
 
 def _to_raw(
@@ -217,22 +238,22 @@ def _to_raw(
     claim: Claim,
     path: Path,
     sha256: str,
-    contract: DatasetContract,
+    dataset: Dataset,
     fmt: str,
     options: dict[str, str],
 ) -> Outcome:
     now = utcnow()
-    key = raw_key(contract, claim.ingest_id, claim.obj.key, now)
+    key = raw_key(dataset, claim.ingest_id, claim.obj.key, now)
     metadata = {
-        "dataset": contract.id,
-        "source": contract.source,
+        "dataset": dataset.id,
+        "source": dataset.source,
         "ingest-id": claim.ingest_id,
         "ingested-at": now.isoformat(),
         "sha256": sha256,
         "original-key": claim.obj.key,
-        "contract-version": str(contract.version),
+        "contract-version": str(dataset.version),
     }
-    tags = {"dataset": contract.id, "source": contract.source, "zone": "raw"}
+    tags = {"dataset": dataset.id, "source": dataset.source, "zone": "raw"}
     # Not create-only: obstore sends a create-only put as one request holding the
     # whole file in memory, and the key holds the ingest id, so the only object it
     # can replace is an earlier attempt of this same ingest (same bytes).
@@ -245,35 +266,33 @@ def _to_raw(
         lake.worker,
         RAW,
         sha256=sha256,
-        dataset=contract.id,
-        source=contract.source,
-        contract_version=contract.version,
+        dataset=dataset.id,
+        source=dataset.source,
+        contract_version=dataset.version,
         raw_key=key,
         details={"format": fmt, **options},
     )
     if not recorded:
-        return Outcome(claim.ingest_id, claim.obj.key, "lost", claim.obj.size, contract.id, key)
+        return Outcome(claim.ingest_id, claim.obj.key, "lost", claim.obj.size, dataset.id, key)
     _delete_landing(lake, claim.obj)
-    return Outcome(claim.ingest_id, claim.obj.key, RAW, claim.obj.size, contract.id, key)
+    return Outcome(claim.ingest_id, claim.obj.key, RAW, claim.obj.size, dataset.id, key)
 
 
-def _duplicate(
-    lake: Lake, claim: Claim, owner: str, sha256: str, contract: DatasetContract
-) -> Outcome:
+def _duplicate(lake: Lake, claim: Claim, owner: str, sha256: str, dataset: Dataset) -> Outcome:
     first = lake.catalog.get(owner) or {}
     reason = (
         f"same bytes as ingest {owner} ({first.get('original_name', '?')}), "
         f"already in raw at {first.get('raw_key') or 'its raw key'}"
     )
     recorded = lake.catalog.finish(
-        claim.ingest_id, lake.worker, DUPLICATE, sha256=sha256, dataset=contract.id,
-        source=contract.source, duplicate_of=owner, reason=reason,
+        claim.ingest_id, lake.worker, DUPLICATE, sha256=sha256, dataset=dataset.id,
+        source=dataset.source, duplicate_of=owner, reason=reason,
     )  # fmt: skip
     if not recorded:
-        return Outcome(claim.ingest_id, claim.obj.key, "lost", claim.obj.size, contract.id)
+        return Outcome(claim.ingest_id, claim.obj.key, "lost", claim.obj.size, dataset.id)
     _delete_landing(lake, claim.obj)
     return Outcome(
-        claim.ingest_id, claim.obj.key, DUPLICATE, claim.obj.size, contract.id,
+        claim.ingest_id, claim.obj.key, DUPLICATE, claim.obj.size, dataset.id,
         first.get("raw_key"), reason,
     )  # fmt: skip
 

@@ -17,26 +17,21 @@ from typing import Any
 
 import polars as pl
 
-from agrolake.contracts import DatasetContract, TrustedTable, all_contracts, get_contract
+from agrolake.datasets.cleaning import by_value_of, cleaning_of
+from agrolake.datasets.locations import load_locations, station_locations
+from agrolake.datasets.model import CleanOptions, Dataset, Table
+from agrolake.datasets.raw_contract import new_columns
+from agrolake.datasets.registry import Registry, load_registry
+from agrolake.datasets.trusted_schema import trusted_schema
 from agrolake.errors import AgrolakeError
 from agrolake.lake import Lake
 from agrolake.lake.catalog import RAW, TRUSTED
-from agrolake.lake.naming import normalise, snake_case
-from agrolake.lake.tables import TableRef
-from agrolake.locations import load_locations, station_locations
+from agrolake.lake.naming import match_sources
+from agrolake.lake.tables import QUARANTINE, TableRef, where_equal, where_in
 from agrolake.readers import read_frame
-from agrolake.transforms import (
-    ERRORS,
-    ROW,
-    ByValue,
-    CleanOptions,
-    match_sources,
-    quarantined_rows,
-    split_by_value,
-    valid_rows,
-)
+from agrolake.transforms.by_value import ByValue, split_by_value
+from agrolake.transforms.row_errors import ERRORS, ROW, quarantined_rows, valid_rows
 
-QUARANTINE = TableRef("trusted", "quarantine.rows")
 META = ("_ingest_id", "_ingested_at", "_source")
 RETRY_AFTER = timedelta(minutes=1)  # a failed ingest waits, so the others go first
 
@@ -70,26 +65,22 @@ class TrustedSummary:
         )
 
 
-def trusted_refs() -> list[TableRef]:
-    """Every trusted table the contracts declare, then the quarantine table."""
-    # dict: a table several datasets feed (weather.daily) is listed once.
-    refs = dict.fromkeys(TableRef("trusted", t.id) for c in all_contracts() for t in c.trusted)
-    return [*refs, QUARANTINE]
-
-
 def process_trusted(lake: Lake, ingest_ids: list[str] | None = None) -> TrustedSummary:
     """Take every raw ingest not yet in trusted (or the given ones) into the trusted tables."""
     started = time.perf_counter()
     summary = TrustedSummary()
     lease = timedelta(seconds=lake.settings.lease_seconds)
     tried: set[str] = set()
+    registry = load_registry(lake.settings)
+    # Ingests of a dataset no longer declared (or disabled) wait in raw until it is again.
+    datasets = [d.id for d in registry.enabled]
     with tempfile.TemporaryDirectory(prefix="agrolake-trusted-") as spool:
         # Oldest first, so "the latest ingest wins" holds on business keys; small
         # ingests of one dataset go together, one commit per table for the batch
         # (a Delta commit costs more than cleaning a small file); the claims not in
         # the batch are given back at once, so other workers share the rest.
         while claimed := lake.catalog.claim_stage(
-            RAW, lake.worker, lease, ingest_ids, limit=BATCH_INGESTS
+            RAW, lake.worker, lease, ingest_ids, limit=BATCH_INGESTS, datasets=datasets
         ):
             batch = _batch(claimed)
             lake.catalog.release([i["ingest_id"] for i in claimed[len(batch) :]], lake.worker)
@@ -97,7 +88,7 @@ def process_trusted(lake: Lake, ingest_ids: list[str] | None = None) -> TrustedS
                 lake.catalog.release([i["ingest_id"] for i in batch], lake.worker)
                 break  # failed earlier in this run; a later run tries again
             tried.update(i["ingest_id"] for i in batch)
-            _trust_batch(lake, batch, Path(spool), summary)
+            _trust_batch(lake, registry, batch, Path(spool), summary)
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -119,21 +110,27 @@ def _batch(claimed: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _trust_batch(
-    lake: Lake, batch: list[dict[str, Any]], spool: Path, summary: TrustedSummary
+    lake: Lake,
+    registry: Registry,
+    batch: list[dict[str, Any]],
+    spool: Path,
+    summary: TrustedSummary,
 ) -> None:
-    contract = get_contract(batch[0]["dataset"])
+    dataset = registry.dataset(batch[0]["dataset"])
     cleaned: list[tuple[dict[str, Any], dict[str, Cleaned]]] = []
     for ingest in batch:
         try:
-            cleaned.append((ingest, clean_raw_ingest(lake, contract, ingest, spool)))
+            cleaned.append((ingest, clean_raw_ingest(lake, dataset, ingest, spool)))
         except AgrolakeError as exc:
             _failed(lake, [ingest], exc.message, summary)
     if not cleaned:
         return
     try:
         writes = [
-            write_ingests(lake, table, [(ingest, tables[table.id]) for ingest, tables in cleaned])
-            for table in contract.trusted
+            write_ingests(
+                lake, table, [(ingest, tables[table.table_name]) for ingest, tables in cleaned]
+            )
+            for table in dataset.tables
         ]
     except AgrolakeError as exc:
         if len(cleaned) == 1:
@@ -142,7 +139,7 @@ def _trust_batch(
         # One ingest must not hold back the others: write them one by one, so only
         # the one that cannot be written fails (and waits for a later run).
         for ingest, _ in cleaned:
-            _trust_batch(lake, [ingest], spool, summary)
+            _trust_batch(lake, registry, [ingest], spool, summary)
         return
     for ingest, tables in cleaned:
         stats = {
@@ -177,15 +174,17 @@ def _failed(
 
 
 def clean_raw_ingest(
-    lake: Lake, contract: DatasetContract, ingest: dict[str, Any], spool: Path
+    lake: Lake, dataset: Dataset, ingest: dict[str, Any], spool: Path
 ) -> dict[str, Cleaned]:
     """One raw ingest cleaned for each trusted table of its dataset; nothing written."""
     details = ingest["details"] or {}
     path = _raw_file(lake, ingest) or _spool_raw(lake, ingest, spool)
     try:
         return {
-            table.id: clean_ingest(lake, contract, table, ingest, _read(path, details, table))
-            for table in contract.trusted
+            table.table_name: clean_ingest(
+                lake, dataset, table, ingest, _read(path, details, table)
+            )
+            for table in dataset.tables
         }
     finally:
         if path.parent == spool:
@@ -218,7 +217,7 @@ def _spool_raw(lake: Lake, ingest: dict[str, Any], spool: Path) -> Path:
     return path
 
 
-def _read(path: Path, details: dict[str, Any], table: TrustedTable) -> pl.LazyFrame:
+def _read(path: Path, details: dict[str, Any], table: Table) -> pl.LazyFrame:
     return read_frame(path, details.get("format", "csv"), details, table.sheet)
 
 
@@ -236,27 +235,29 @@ class Cleaned:
 
 def clean_ingest(
     lake: Lake,
-    contract: DatasetContract,
-    table: TrustedTable,
+    dataset: Dataset,
+    table: Table,
     ingest: dict[str, Any],
     raw: pl.LazyFrame,
 ) -> Cleaned:
     """Clean, type and check one raw table of an ingest; nothing is written."""
-    ref = TableRef("trusted", table.id)
+    ref = TableRef("trusted", table.table_name)
     meta = [
         pl.lit(ingest["ingest_id"]).alias("_ingest_id"),
         pl.lit(ingest["created_at"], dtype=pl.Datetime("us", "UTC")).alias("_ingested_at"),
-        pl.lit(contract.source).alias("_source"),
+        pl.lit(dataset.source).alias("_source"),
     ]
     options = CleanOptions(
         include_personal_data=lake.settings.include_personal_data,
         stations=station_locations(load_locations(lake.settings)),
     )
-    if table.by_value is not None:
-        return _clean_by_value(contract, table, table.by_value, raw, options, meta)
+    by_value = by_value_of(table)
+    if by_value is not None:
+        return _clean_by_value(table, by_value, raw, options, meta)
     raw = raw.with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
-    cleaned = table.clean(raw, options)
-    table.schema.validate(cleaned.drop("_errors", "_row"))  # types: schema-only on a LazyFrame
+    cleaned = cleaning_of(table)(raw, options)
+    # Types only: pandera checks a LazyFrame's schema; the value checks ran as row errors.
+    trusted_schema(table).validate(cleaned.drop("_errors", "_row"))
     with tempfile.TemporaryDirectory(prefix="agrolake-clean-") as folder:
         # Cleaning is the expensive part: it runs once, streamed to a Parquet spool,
         # and both outputs read the spool (measured: a third of the CPU and of the
@@ -269,7 +270,7 @@ def clean_ingest(
             # One row per key within the file: the last, as a later line corrects an
             # earlier; deduplicated in the streaming engine, file order restored after.
             valid = valid.unique(subset=list(table.key), keep="last").sort("_row")
-        valid = _with_new_columns(valid, raw, contract, table).with_columns(meta)
+        valid = _with_new_columns(valid, raw, table).with_columns(meta)
         frame = valid.collect(engine="streaming")
         failed = quarantined_rows(checked, ref.sql_name).with_columns(meta)
         quarantined = failed.collect(engine="streaming")
@@ -277,18 +278,18 @@ def clean_ingest(
 
 
 def _clean_by_value(
-    contract: DatasetContract,
-    table: TrustedTable,
+    table: Table,
     by_value: ByValue,
     raw: pl.LazyFrame,
     options: CleanOptions,
     meta: list[pl.Expr],
 ) -> Cleaned:
     """``clean_ingest`` for a cleaning separable by column: once per distinct value."""
-    ref = TableRef("trusted", table.id)
-    coded = _read_coded(contract, table, by_value, raw, options)
-    split = split_by_value(coded.sources, table.clean, by_value, options, table.key)
-    table.schema.validate(split.valid.lazy().drop(ROW))  # types: schema-only on a LazyFrame
+    ref = TableRef("trusted", table.table_name)
+    coded = _read_coded(table, by_value, raw, options)
+    cleaning = cleaning_of(table)
+    split = split_by_value(coded.sources, lambda lf: cleaning(lf, options), by_value, table.key)
+    trusted_schema(table).validate(split.valid.lazy().drop(ROW))  # types only, as above
     at = split.valid[ROW]
     valid = split.valid.with_columns(
         coded.extra[c].gather(at).cast(pl.String).str.strip_chars().alias(n)
@@ -307,19 +308,14 @@ class Coded:
     extra_names: dict[str, str]  # their table column names
 
 
-def _read_coded(
-    contract: DatasetContract,
-    table: TrustedTable,
-    by_value: ByValue,
-    raw: pl.LazyFrame,
-    options: CleanOptions,
-) -> Coded:
+def _read_coded(table: Table, by_value: ByValue, raw: pl.LazyFrame, options: CleanOptions) -> Coded:
     """Read the columns once: 4 bytes a cell whatever the text, codes indexing distinct values."""
     names = raw.collect_schema().names()
     used = [c for c in match_sources(names, by_value.outputs).values() if c is not None]
     numbered = raw.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64))
-    present = [c for c in table.clean(numbered, options).collect_schema().names() if c != ERRORS]
-    extra = _extra_columns(names, present, contract, table)
+    cleaned = cleaning_of(table)(numbered, options)
+    present = [c for c in cleaned.collect_schema().names() if c != ERRORS]
+    extra = new_columns(names, table, present)
     read = list(dict.fromkeys([*used, *extra]))
     coded = raw.select(pl.col(c).cast(pl.Categorical(pl.Categories.random())) for c in read)
     rows = coded.collect(engine="streaming")
@@ -327,16 +323,16 @@ def _read_coded(
 
 
 def write_ingests(
-    lake: Lake, table: TrustedTable, cleaned: list[tuple[dict[str, Any], Cleaned]]
+    lake: Lake, table: Table, cleaned: list[tuple[dict[str, Any], Cleaned]]
 ) -> TableWrite:
     """Write cleaned ingests (oldest first) into one trusted table, in one commit, and
     their quarantined rows into the quarantine table."""
-    ref = TableRef("trusted", table.id)
+    ref = TableRef("trusted", table.table_name)
     ids = [ingest["ingest_id"] for ingest, _ in cleaned]
     valid = pl.concat([c.valid for _, c in cleaned], how="diagonal_relaxed")
     quarantined = [c.quarantined for _, c in cleaned if c.quarantined.height]
     rows_quarantined = sum(c.rows_quarantined for _, c in cleaned)
-    if table.key:
+    if table.write_mode == "merge":
         # Within the batch as across runs: the latest ingest wins on a key.
         latest = valid.unique(subset=list(table.key), keep="last", maintain_order=True)
         version = lake.tables.merge(
@@ -345,7 +341,7 @@ def write_ingests(
         rows = latest.height
     else:
         version = lake.tables.replace_where(
-            ref, valid.to_arrow(), _ingests_in(ids), table.partition_by
+            ref, valid.to_arrow(), where_in("_ingest_id", ids), table.partition_by
         )
         rows = valid.height
     if quarantined or lake.tables.version(QUARANTINE) is not None:
@@ -354,86 +350,72 @@ def write_ingests(
             if quarantined
             else cleaned[0][1].quarantined
         )
-        where = f"{_ingests_in(ids)} AND `table` = '{ref.sql_name}'"
+        where = f"{where_in('_ingest_id', ids)} AND {where_equal('table', ref.sql_name)}"
         q_version = lake.tables.replace_where(QUARANTINE, q_data.to_arrow(), where)
         lake.catalog.lineage.record(
-            QUARANTINE.sql_name, q_version, "replace", rows=q_data.height, ingests=ids
-        )
+            QUARANTINE.sql_name, q_version, "replace", rows=q_data.height, ingests=ids,
+            table_id=QUARANTINE.id,
+        )  # fmt: skip
     lake.catalog.lineage.record(
-        ref.sql_name, version, "merge" if table.key else "replace",
-        rows=rows, quarantined=rows_quarantined, ingests=ids,
+        ref.sql_name, version, "merge" if table.write_mode == "merge" else "replace",
+        rows=rows, quarantined=rows_quarantined, ingests=ids, table_id=ref.id,
+        declaration=table.fingerprint,
     )  # fmt: skip
     return TableWrite(ref.sql_name, version, rows, rows_quarantined)
 
 
-def _ingests_in(ids: list[str]) -> str:
-    # Ingest ids are generated by the catalog (timestamp and hex): safe to quote.
-    return "_ingest_id IN (" + ", ".join(f"'{i}'" for i in ids) + ")"
-
-
-def rebuild_trusted(lake: Lake, table_id: str) -> TableWrite:
+def rebuild_trusted(lake: Lake, table_id: str, registry: Registry | None = None) -> TableWrite:
     """Rebuild a trusted table from raw: every trusted ingest of its dataset, in order.
 
-    Written as a new version of the whole table (time travel keeps the old one).
+    Written as a new version of the whole table (time travel keeps the old one), with
+    the declaration as it is now: an edited declaration applies to every file.
     """
+    registry = registry or load_registry(lake.settings)
     # Several datasets may feed one table (weather.daily): their ingests, in one order.
-    feeds = {c.id: (c, tt) for c in all_contracts() for tt in c.trusted if tt.id == table_id}
+    feeds = {d.id: (d, t) for d, t in registry.feeds(table_id)}
     table = next(iter(feeds.values()))[1]
-    ref = TableRef("trusted", table.id)
+    ref = TableRef("trusted", table.table_name)
     ingests = [i for d in feeds for i in lake.catalog.find(dataset=d, status=TRUSTED)]
     parts: list[Cleaned] = []
     with tempfile.TemporaryDirectory(prefix="agrolake-rebuild-") as spool:
         for ingest in sorted(ingests, key=lambda i: i["ingest_id"]):
-            contract, table = feeds[ingest["dataset"]]
+            dataset, table = feeds[ingest["dataset"]]
             path = _raw_file(lake, ingest) or _spool_raw(lake, ingest, Path(spool))
             raw = _read(path, ingest["details"] or {}, table)
-            parts.append(clean_ingest(lake, contract, table, ingest, raw))
+            parts.append(clean_ingest(lake, dataset, table, ingest, raw))
     valid = pl.concat([p.valid for p in parts], how="diagonal_relaxed") if parts else None
     if valid is None:
         valid = pl.DataFrame()
-    if table.key and valid.height:
+    if table.write_mode == "merge" and valid.height:
         valid = valid.unique(subset=list(table.key), keep="last", maintain_order=True)
     version = lake.tables.overwrite(ref, valid.to_arrow(), table.partition_by)
     quarantined = [p.quarantined for p in parts if p.quarantined.height]
     if quarantined or lake.tables.version(QUARANTINE) is not None:
-        where = f"`table` = '{ref.sql_name}'"
+        where = where_equal("table", ref.sql_name)
         if quarantined:
             q_data = pl.concat(quarantined, how="diagonal_relaxed")
             q_version = lake.tables.replace_where(QUARANTINE, q_data.to_arrow(), where)
         else:
             q_version = lake.tables.delete_where(QUARANTINE, where)
         lake.catalog.lineage.record(
-            QUARANTINE.sql_name, q_version, "replace", ingests=[i["ingest_id"] for i in ingests]
-        )
+            QUARANTINE.sql_name, q_version, "replace", ingests=[i["ingest_id"] for i in ingests],
+            table_id=QUARANTINE.id,
+        )  # fmt: skip
     rows_quarantined = sum(p.rows_quarantined for p in parts)
     lake.catalog.lineage.record(
         ref.sql_name, version, "rebuild", rebuild=True, rows=valid.height,
         quarantined=rows_quarantined, ingests=[i["ingest_id"] for i in ingests],
+        table_id=ref.id, declaration=table.fingerprint,
     )  # fmt: skip
     return TableWrite(ref.sql_name, version, valid.height, rows_quarantined)
 
 
-def _with_new_columns(
-    valid: pl.LazyFrame, raw: pl.LazyFrame, contract: DatasetContract, table: TrustedTable
-) -> pl.LazyFrame:
-    """Schema evolution: raw columns no contract declares ride along as nullable text."""
+def _with_new_columns(valid: pl.LazyFrame, raw: pl.LazyFrame, table: Table) -> pl.LazyFrame:
+    """Schema evolution: raw columns no field declares ride along as nullable text."""
     present = valid.collect_schema().names()
-    extra = _extra_columns(raw.collect_schema().names(), present, contract, table)
+    extra = new_columns(raw.collect_schema().names(), table, present)
     if not extra:
         return valid
     new = raw.select("_row", *(pl.col(c).str.strip_chars().alias(n) for c, n in extra.items()))
     # Order kept: the streaming engine's join would otherwise lose the file order.
     return valid.join(new, on="_row", how="left", maintain_order="left")
-
-
-def _extra_columns(
-    names: list[str], present: list[str], contract: DatasetContract, table: TrustedTable
-) -> dict[str, str]:
-    """The raw columns no contract declares, with their table column names."""
-    wanted = next((t for t in contract.tables if t.sheet == table.sheet), contract.tables[0])
-    declared = {normalise(c) for c in (*wanted.required, *wanted.optional)}
-    return {
-        c: snake_case(c)
-        for c in names
-        if c != ROW and normalise(c) not in declared and snake_case(c) not in present
-    }

@@ -13,11 +13,11 @@ import polars as pl
 import pytest
 
 from agrolake.apis import fetch_weather, weather_requests
+from agrolake.datasets.builtin.weather_open_meteo_daily import OPEN_METEO_DAILY
+from agrolake.datasets.locations import shipped_locations
 from agrolake.lake import Lake
 from agrolake.lake.tables import TableRef
-from agrolake.locations import shipped_locations
 from agrolake.pipeline import run_all
-from agrolake.transforms.weather import OPEN_METEO_DAILY
 from tests.apis.conftest import farm, landed
 from tests.fake_apis import FakeOpenMeteo
 

@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from agrolake.serving.app import AliasFollower, ModelHolder, ScoringApp
 from agrolake.serving.exceptions import RegistryUnavailable
-from agrolake.serving.registry import ModelSpec, VersionInfo
+from agrolake.serving.model_registry import ModelSpec, VersionInfo
 from tests.serving.helpers import FEATURES, SEED_BODY, payloads, wine_rows
 
 

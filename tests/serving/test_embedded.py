@@ -119,7 +119,7 @@ def test_the_server_stays_lean(agrolake_server: ServerProcess, settings: Setting
 
     code = (
         "import sys\n"
-        "from agrolake.serving.registry import ModelSpec, open_registry\n"
+        "from agrolake.serving.model_registry import ModelSpec, open_registry\n"
         "from agrolake.serving.runtime import load\n"
         f"registry = open_registry({settings.tracking_uri!r})\n"
         "spec = ModelSpec.parse('wine-quality@champion')\n"
@@ -138,7 +138,7 @@ def test_the_server_stays_lean(agrolake_server: ServerProcess, settings: Setting
 
 def test_the_sqlite_reader_resolves_aliases_and_versions(settings: Settings) -> None:
     from agrolake.serving.exceptions import ModelNotFound
-    from agrolake.serving.registry import ModelSpec, open_registry
+    from agrolake.serving.model_registry import ModelSpec, open_registry
 
     registry = open_registry(settings.tracking_uri)
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from agrolake.serving.app import ModelHolder, ScoringApp
+from agrolake.serving.model_registry import ModelSpec
 from agrolake.serving.protocol import InvalidRequest, parse
-from agrolake.serving.registry import ModelSpec
 from tests.serving.helpers import FEATURES
 from tests.serving.test_app import FakeModel, call, info
 

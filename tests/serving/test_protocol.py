@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from agrolake.errors import UsageError
+from agrolake.serving.model_registry import ModelSpec, open_registry
 from agrolake.serving.protocol import InvalidRequest, media_type, parse, predictions_body
-from agrolake.serving.registry import ModelSpec, open_registry
 from tests.serving.helpers import FEATURES, SEED_BODY, SEED_ROW, payloads, wine_rows
 
 JSON = "application/json"
@@ -153,7 +153,7 @@ def test_model_specs() -> None:
 
 def test_registry_choice() -> None:
     from agrolake.serving.exceptions import ModelNotFound, ServingError
-    from agrolake.serving.registry import RestRegistry, SqliteRegistry
+    from agrolake.serving.model_registry import RestRegistry, SqliteRegistry
 
     assert isinstance(open_registry("http://127.0.0.1:5000"), RestRegistry)
     assert isinstance(open_registry("sqlite:////tmp/nowhere/mlflow.db"), SqliteRegistry)

@@ -109,7 +109,7 @@ def agrolake_server(services: Services, mlflow_starting: ServerProcess) -> Itera
 @pytest.mark.usefixtures("mlflow_starting")  # start it now, it is needed last
 def test_the_rest_reader(services: Services) -> None:
     from agrolake.serving.exceptions import ModelNotFound
-    from agrolake.serving.registry import ModelSpec, open_registry
+    from agrolake.serving.model_registry import ModelSpec, open_registry
 
     registry = open_registry(services.tracking.tracking_uri)
 

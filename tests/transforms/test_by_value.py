@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import random
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -13,15 +14,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from agrolake.contracts import all_contracts
+from agrolake.datasets.cleaning import by_value_of, cleaning_of
+from agrolake.datasets.model import CleanOptions
+from agrolake.datasets.registry import builtin
 from agrolake.samples import write_activities
-from agrolake.transforms import (
+from agrolake.transforms.by_value import ByValue, split_by_value, split_rows
+from tests.builtin import (
     ACTIVITIES_BY_VALUE,
-    ByValue,
-    CleanOptions,
     clean_activities,
-    split_by_value,
-    split_rows,
 )
 
 DEFAULT = CleanOptions()
@@ -62,8 +62,11 @@ def assert_same(
     by_value: ByValue = ACTIVITIES_BY_VALUE,
     options: CleanOptions = DEFAULT,
 ) -> None:
-    reference = split_rows(raw, clean_activities, options, key)
-    fast = split_by_value(raw, clean_activities, by_value, options, key)
+    def clean(lf: pl.LazyFrame) -> pl.LazyFrame:
+        return clean_activities(lf, options)
+
+    reference = split_rows(raw, clean, key)
+    fast = split_by_value(raw, clean, by_value, key)
     assert_frame_equal(fast.valid, reference.valid)
     assert_frame_equal(fast.failed, reference.failed)
 
@@ -176,15 +179,17 @@ def test_each_declared_output_depends_on_its_column_alone(rng: random.Random) ->
 def test_every_declared_cleaning_lists_all_its_outputs(tmp_path: Path) -> None:
     sample = write_activities(tmp_path / "a.csv", rows=50, seed=1)
     raw = pl.read_csv(sample, infer_schema=False)
-    declared = [t for c in all_contracts() for t in c.trusted if t.by_value is not None]
+    declared = [t for d in builtin()[0] for t in d.tables if t.by_value]
     assert declared, "erp.activities declares its cleaning separable"
     for table in declared:
-        assert table.by_value is not None
+        by_value = by_value_of(table)
+        assert by_value is not None
         options = CleanOptions(include_personal_data=True)
-        cleaned = table.clean(raw.lazy(), options).collect_schema().names()
-        listed = {o for outputs in table.by_value.outputs.values() for o in outputs}
+        cleaning = cleaning_of(table)
+        cleaned = cleaning(raw.lazy(), options).collect_schema().names()
+        listed = {o for outputs in by_value.outputs.values() for o in outputs}
         assert set(cleaned) - {"_errors"} == listed
-        split_by_value(raw, table.clean, table.by_value, options, table.key)
+        split_by_value(raw, partial(cleaning, options=options), by_value, table.key)
 
 
 def test_an_undeclared_output_is_refused() -> None:

@@ -13,18 +13,16 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from agrolake.datasets.model import CleanOptions
 from agrolake.samples import write_activities, write_parcels_and_treatments
-from agrolake.transforms import (
+from agrolake.transforms.row_errors import ERRORS_DTYPE, quarantined_rows, valid_rows
+from tests.builtin import (
     ACTIVITIES_SCHEMA,
-    ERRORS_DTYPE,
     PARCELS_SCHEMA,
     TREATMENTS_SCHEMA,
-    CleanOptions,
     clean_activities,
     clean_parcels,
     clean_treatments,
-    quarantined_rows,
-    valid_rows,
 )
 
 SEED = 11

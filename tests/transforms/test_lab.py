@@ -12,12 +12,10 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from agrolake.samples import WINE_COLUMNS, write_wine_quality
-from agrolake.transforms import (
-    ERRORS_DTYPE,
+from agrolake.transforms.row_errors import ERRORS_DTYPE, quarantined_rows, valid_rows
+from tests.builtin import (
     WINE_QUALITY_SCHEMA,
     clean_wine_quality,
-    quarantined_rows,
-    valid_rows,
 )
 
 ROWS = 300

@@ -8,6 +8,8 @@ from typing import Any
 import polars as pl
 import pytest
 
+from agrolake.datasets.builtin.lab_wine_quality import FEATURES as WINE_FEATURES
+from agrolake.datasets.builtin.lab_wine_quality import ml_wine_quality
 from agrolake.transforms.twin import (
     ACTIVITIES_KEY,
     ACTIVITIES_PARTITION,
@@ -15,14 +17,10 @@ from agrolake.transforms.twin import (
     ENCLOSURES_PARTITION,
     TREATMENTS_KEY,
     TREATMENTS_PARTITION,
-    WINE_FEATURES,
-    WINE_QUALITY_KEY,
-    WINE_QUALITY_PARTITION,
     Season,
     digital_twin_activities,
     digital_twin_enclosures,
     digital_twin_treatments,
-    ml_wine_quality,
 )
 
 LINEAGE: dict[str, pl.DataType] = {
@@ -461,7 +459,9 @@ def test_keys_and_partitions() -> None:
     assert TREATMENTS_KEY == ("enclosure_id", "date", "product")
     assert ACTIVITIES_KEY == ("enclosure_id", "date", "task")
     assert ENCLOSURES_PARTITION == TREATMENTS_PARTITION == ACTIVITIES_PARTITION == ("year",)
-    assert WINE_QUALITY_KEY == WINE_QUALITY_PARTITION == ()
+    from agrolake.datasets.builtin.lab_wine_quality import REFINED
+
+    assert REFINED[0].key == REFINED[0].partition_by == ()
 
 
 # ML wine quality ----------------------------------------------------------------------

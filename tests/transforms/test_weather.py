@@ -9,16 +9,15 @@ from typing import Any
 import polars as pl
 import pytest
 
-from agrolake.transforms import (
+from agrolake.datasets.model import CleanOptions
+from agrolake.transforms.row_errors import quarantined_rows, valid_rows
+from tests.builtin import (
     NDVI_SCHEMA,
     WEATHER_DAILY_SCHEMA,
-    CleanOptions,
     clean_aemet_daily,
     clean_ndvi_files,
     clean_ndvi_service,
     clean_open_meteo_daily,
-    quarantined_rows,
-    valid_rows,
 )
 
 STATIONS = CleanOptions(stations=(("9434", "50-18"), ("9434", "50-73"), ("8368U", "44-8")))

@@ -93,10 +93,12 @@ def at_head(engine: Engine) -> bool:
     return current == head_revision()
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the catalog's tables to the newest revision; safe to run again."""
+def migrate(engine: Engine) -> bool:
+    """Bring the catalog's tables to the newest revision; safe to run again.
+
+    Returns whether anything was migrated (a new or an upgraded catalog)."""
     if at_head(engine):
-        return  # every flow run opens the lake: skip importing Alembic (0.3 s) when current
+        return False  # every flow run opens the lake: skip Alembic (0.3 s) when current
     from alembic import command
     from alembic.config import Config
 
@@ -108,3 +110,4 @@ def migrate(engine: Engine) -> None:
             conn.execute(text("SELECT pg_advisory_xact_lock(74061)"))
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
+    return True

@@ -61,9 +61,10 @@ class Catalog:
         self.url = url
         self.engine = engine or create_catalog_engine(url)
 
-    def migrate(self) -> None:
+    def migrate(self) -> bool:
+        """Bring the tables to the newest revision; whether anything was migrated."""
         with translated_errors(self.url, "migration"):
-            migrate(self.engine)
+            return migrate(self.engine)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -209,8 +210,10 @@ class Catalog:
         lease: timedelta,
         ingest_ids: Sequence[str] | None = None,
         limit: int | None = None,
+        datasets: Sequence[str] | None = None,
     ) -> list[dict[str, Any]]:
-        """Claim ingests in ``status`` for the next zone (all, or the given ones), oldest first.
+        """Claim ingests in ``status`` for the next zone (all, or the given ones; of the
+        given ``datasets`` only), oldest first.
 
         The status stays; the claim is the lease, as for landing: a dead worker's
         ingests are taken over when it expires.
@@ -221,6 +224,8 @@ class Catalog:
             query = select(ingests.c.ingest_id).where(ingests.c.status == status).where(free)
             if ingest_ids is not None:
                 query = query.where(ingests.c.ingest_id.in_(list(ingest_ids)))
+            if datasets is not None:
+                query = query.where(ingests.c.dataset.in_(list(datasets)))
             # SKIP LOCKED (PostgreSQL; SQLite serialises writers anyway): a worker that
             # loses the race for the oldest ingest takes the next, instead of none.
             query = (

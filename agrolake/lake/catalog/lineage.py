@@ -23,6 +23,9 @@ class TableVersion:
     quarantined: int | None
     inputs: dict[str, int] = field(default_factory=dict)
     added: tuple[str, ...] = ()
+    table_id: str | None = None
+    declaration: str | None = None
+    created_at: datetime | None = None
 
 
 class Lineage:
@@ -43,6 +46,8 @@ class Lineage:
         quarantined: int | None = None,
         inputs: Mapping[str, int] | None = None,
         ingests: Iterable[str] = (),
+        table_id: str | None = None,
+        declaration: str | None = None,
     ) -> None:
         """Record a version written; idempotent for a version recorded before (a retry)."""
         with translated_errors(self.url, "lineage record"), self.engine.begin() as conn:
@@ -63,6 +68,8 @@ class Lineage:
                     rows=rows,
                     quarantined=quarantined,
                     created_at=datetime.now(UTC),
+                    table_id=table_id,
+                    declaration=declaration,
                 )
                 .returning(table_versions.c.id)
             ).scalar_one()
@@ -120,8 +127,22 @@ class Lineage:
                     r.quarantined,
                     inputs[r.id],
                     tuple(sorted(added[r.id])),
+                    r.table_id,
+                    r.declaration,
+                    r.created_at,
                 )
             )
+        return found
+
+    def tables(self) -> dict[str, str | None]:
+        """Every table with a recorded version: SQL name → table id (None if unknown)."""
+        with translated_errors(self.url, "lineage lookup"), self.engine.connect() as conn:
+            rows = conn.execute(
+                select(table_versions.c.table_name, table_versions.c.table_id).distinct()
+            ).all()
+        found: dict[str, str | None] = {}
+        for name, table_id in rows:
+            found[name] = found.get(name) or table_id
         return found
 
     def latest(self, table: str) -> TableVersion | None:

@@ -94,6 +94,10 @@ table_versions = Table(
     Column("rows", BigInteger),
     Column("quarantined", BigInteger),
     Column("created_at", UTCDateTime, nullable=False),
+    # domain.name: where the table lives in its zone's bucket (0004).
+    Column("table_id", String(200)),
+    # Fingerprint of the dataset declaration that wrote a trusted version (0004).
+    Column("declaration", String(64)),
     UniqueConstraint("table_name", "version", name="uq_table_versions"),
 )
 

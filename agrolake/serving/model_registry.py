@@ -237,7 +237,8 @@ class SqliteRegistry:
         if revision != SCHEMA_REVISION:
             log.warning(
                 "the registry at %s has MLflow schema revision %s, not %s (MLflow %s) that "
-                "this reader was written for; if serving fails, check agrolake/serving/registry.py",
+                "this reader was written for; if serving fails, check "
+                "agrolake/serving/model_registry.py",
                 self.path,
                 revision,
                 SCHEMA_REVISION,
