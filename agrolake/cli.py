@@ -126,6 +126,8 @@ def run(json_output: JsonFlag = False) -> None:
             out.print(f"  [yellow]retry later[/] {outcome.landing_key}: {outcome.reason}")
     for warning in summary.trusted.warnings:
         out.print(f"  [yellow]warning[/] {warning}", highlight=False)
+    for problem in summary.problems:
+        err.print(f"warning: {problem} (declaration not loaded)", highlight=False)
     for ingest_id, reason in summary.trusted.failed.items():
         out.print(f"  [yellow]retry later[/] {ingest_id}: {reason}", highlight=False)
 

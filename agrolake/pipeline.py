@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from agrolake.datasets.registry import load_registry
 from agrolake.lake import Lake
@@ -21,6 +21,7 @@ class RunSummary:
     trusted: TrustedSummary
     refined: RefinedSummary
     training: TrainingResult | None = None
+    problems: list[str] = field(default_factory=list)  # declaration files left out
 
     def lines(self) -> list[str]:
         lines = [self.landing.line(), self.trusted.line(), self.refined.line()]
@@ -37,10 +38,12 @@ def run_all(
     refined tables whose inputs changed, then (embedded profile) retrain the model
     if its table has a version it was not trained on."""
     landing = process_landing(lake, on_listed=on_listed, on_outcome=on_outcome)
-    trusted = process_trusted(lake)
-    refined = process_refined(lake)
+    registry = load_registry(lake.settings)
+    trusted = process_trusted(lake, registry=registry)
+    refined = process_refined(lake, registry=registry)
     training = retrain_if_needed(lake) if lake.settings.retrain_on_run else None
-    return RunSummary(landing, trusted, refined, training)
+    problems = [p.line() for p in registry.problems]
+    return RunSummary(landing, trusted, refined, training, problems)
 
 
 def rebuild(lake: Lake, names: list[str] | None = None) -> list[TableWrite]:

@@ -18,6 +18,7 @@ import polars as pl
 from charset_normalizer import from_bytes
 
 from agrolake.errors import FileRejected
+from agrolake.lake.read_options import ReadOptions
 
 TEXT_SAMPLE_BYTES = 1024 * 1024
 SAMPLE_ROWS = 1000
@@ -51,6 +52,11 @@ class FileSample:
     format: str  # csv, xlsx, xls, json, parquet
     tables: list[Table]
     options: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def read_options(self) -> ReadOptions:
+        """How to read the whole file as this sample was read (recorded on the ingest)."""
+        return ReadOptions(self.format, self.options.get("encoding"), self.options.get("delimiter"))
 
     def table(self, name: str | None) -> Table | None:
         for table in self.tables:
@@ -276,13 +282,14 @@ def _read_parquet(path: Path) -> FileSample:
     return FileSample("parquet", [Table(None, frame.columns, frame)])
 
 
-def read_frame(path: Path, fmt: str, options: dict[str, str], sheet: str | None) -> pl.LazyFrame:
+def read_frame(path: Path, options: ReadOptions, sheet: str | None) -> pl.LazyFrame:
     """The whole table of a raw file as text columns, lazily where the format allows.
 
-    ``fmt`` and ``options`` are what landing recorded (format, encoding,
-    delimiter); ``sheet`` picks a workbook's sheet. Column names are trimmed and
+    ``options`` are what landing recorded (format, encoding, delimiter); ``sheet``
+    picks a workbook's sheet. Column names are trimmed and
     unquoted; cells stay text: typing is the trusted zone's job.
     """
+    fmt = options.format
     if fmt == "csv":
         return _scan_csv(path, options)
     if fmt in ("xlsx", "xls"):
@@ -304,18 +311,20 @@ def read_frame(path: Path, fmt: str, options: dict[str, str], sheet: str | None)
     return scanned.select(pl.all().cast(pl.String))
 
 
-def _scan_csv(path: Path, options: dict[str, str]) -> pl.LazyFrame:
-    encoding = options.get("encoding", "utf-8")
-    if encoding.replace("_", "-").lower() not in ("utf-8", "utf8", "ascii"):
+def _scan_csv(path: Path, options: ReadOptions) -> pl.LazyFrame:
+    if not options.utf8:
         # polars reads UTF-8 only: transcode once, in a stream, next to the spool file.
         utf8 = path.with_suffix(".utf8.csv")
-        with path.open(encoding=encoding, newline="") as src, utf8.open("w", newline="") as dst:
+        with (
+            path.open(encoding=options.encoding, newline="") as src,
+            utf8.open("w", newline="") as dst,
+        ):
             while chunk := src.read(1 << 20):
                 dst.write(chunk)
         path = utf8
     frame = pl.scan_csv(
         path,
-        separator=options.get("delimiter", ","),
+        separator=options.delimiter or ",",
         infer_schema=False,
         truncate_ragged_lines=True,
     )

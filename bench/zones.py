@@ -143,7 +143,7 @@ class Timed:
 
 def _raw_path(lake: Any, ingest: dict[str, Any]) -> Path:
     """The raw object of an ingest as a file (local backend only)."""
-    path: Path = lake.settings.lake_folder / lake.settings.bucket("raw") / ingest["raw_key"]
+    path: Path = lake.settings.lake_folder / lake.settings.bucket("raw") / ingest.raw_key
     if not path.is_file():
         raise SystemExit(f"raw object not found as a file: {path}")
     return path
@@ -156,6 +156,7 @@ def _warm_up(lake: Any) -> None:
     from agrolake.datasets.cleaning import cleaning_of
     from agrolake.datasets.registry import load_registry
     from agrolake.datasets.trusted_schema import trusted_schema
+    from agrolake.lake.read_options import ReadOptions
     from agrolake.readers import read_frame
     from agrolake.samples import write_activities
     from agrolake.transforms.row_errors import valid_rows
@@ -165,7 +166,7 @@ def _warm_up(lake: Any) -> None:
     table = load_registry(lake.settings).dataset("erp.activities").tables[0]
     with tempfile.TemporaryDirectory(prefix="agrolake-warm-up-") as folder:
         warm = write_activities(Path(folder) / "activities.csv", rows=20, seed=0)
-        raw = read_frame(warm, "csv", {}, table.sheet).with_row_index("_row")
+        raw = read_frame(warm, ReadOptions(), table.sheet).with_row_index("_row")
         numbered = raw.with_columns(pl.col("_row").cast(pl.Int64))
         cleaned = cleaning_of(table)(numbered, _options(lake))
         trusted_schema(table).validate(cleaned.drop("_errors", "_row"))
@@ -346,7 +347,7 @@ def child_breakdown() -> dict[str, Any]:
 
     lake = Lake.from_env()
     [ingest] = lake.catalog.find(status=RAW)
-    dataset = load_registry(lake.settings).dataset(ingest["dataset"])
+    dataset = load_registry(lake.settings).dataset(ingest.dataset)
     [table] = dataset.tables
     by_value = by_value_of(table)
     if by_value is None:
@@ -371,7 +372,7 @@ def child_breakdown() -> dict[str, Any]:
         )
         raw = step(
             "`read_frame` (lazy scan, schema)",
-            lambda: tr._read(path, ingest["details"] or {}, table),
+            lambda: tr._read(path, ingest.read_options, table),
         )
         coded = step(
             "`_read_coded`: the columns read as Categorical (streaming collect)",
@@ -388,8 +389,8 @@ def child_breakdown() -> dict[str, Any]:
             lambda: trusted_schema(table).validate(split.valid.lazy().drop(ROW)),
         )
         meta = [
-            pl.lit(ingest["ingest_id"]).alias("_ingest_id"),
-            pl.lit(ingest["created_at"], dtype=pl.Datetime("us", "UTC")).alias("_ingested_at"),
+            pl.lit(ingest.ingest_id).alias("_ingest_id"),
+            pl.lit(ingest.created_at, dtype=pl.Datetime("us", "UTC")).alias("_ingested_at"),
             pl.lit(dataset.source).alias("_source"),
         ]
         frame = step("lineage columns", lambda: split.valid.with_columns(meta))
@@ -411,7 +412,7 @@ def child_breakdown() -> dict[str, Any]:
             step(
                 "Delta replace (`Tables.replace_where`)",
                 lambda: lake.tables.replace_where(
-                    ref, data, where_equal("_ingest_id", ingest["ingest_id"]), table.partition_by
+                    ref, data, where_equal("_ingest_id", ingest.ingest_id), table.partition_by
                 ),
             )
     lake.close()
@@ -444,7 +445,7 @@ def child_stages() -> dict[str, Any]:
     [ingest] = lake.catalog.find(status=RAW)
     path = _raw_path(lake, ingest)
     _warm_up(lake)
-    raw = read_frame(path, "csv", ingest["details"] or {}, "Hoja1")
+    raw = read_frame(path, ingest.read_options, "Hoja1")
     raw = raw.with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
     fields = common.visible(erp.FIELDS, _options(lake))
     clean_activities = common.cleaning_of(erp.DATASET.tables[0])
@@ -516,7 +517,7 @@ def child_sketch(variant: str) -> dict[str, Any]:
 
     lake = Lake.from_env()
     [ingest] = lake.catalog.find(status=RAW)
-    dataset = load_registry(lake.settings).dataset(ingest["dataset"])
+    dataset = load_registry(lake.settings).dataset(ingest.dataset)
     [table] = dataset.tables
     ref = TableRef("trusted", table.table_name)
     _warm_up(lake)
@@ -530,8 +531,8 @@ def child_sketch(variant: str) -> dict[str, Any]:
         return out
 
     meta = [
-        pl.lit(ingest["ingest_id"]).alias("_ingest_id"),
-        pl.lit(ingest["created_at"], dtype=pl.Datetime("us", "UTC")).alias("_ingested_at"),
+        pl.lit(ingest.ingest_id).alias("_ingest_id"),
+        pl.lit(ingest.created_at, dtype=pl.Datetime("us", "UTC")).alias("_ingested_at"),
         pl.lit(dataset.source).alias("_source"),
     ]
     with tempfile.TemporaryDirectory(prefix="agrolake-sketch-") as folder:
@@ -540,7 +541,7 @@ def child_sketch(variant: str) -> dict[str, Any]:
         if variant == "bare-scan":
             raw = pl.scan_csv(path, infer_schema=False, truncate_ragged_lines=True)
         else:
-            raw = tr._read(path, ingest["details"] or {}, table)
+            raw = tr._read(path, ingest.read_options, table)
         raw = raw.with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
         cleaned = cleaning_of(table)(raw, _options(lake))
         valid = tr._with_new_columns(valid_rows(cleaned), raw, table).with_columns(meta)

@@ -29,7 +29,7 @@ def main() -> None:
     args = parser.parse_args()
     lake = Lake.from_env()
     if args.die_at == "finish":
-        lake.catalog.finish = _dying(lake.catalog.finish, args.nth)  # type: ignore[method-assign]
+        lake.catalog.record_raw = _dying(lake.catalog.record_raw, args.nth)  # type: ignore[method-assign]
     elif args.die_at == "delete":
         lake.store.delete = _dying(lake.store.delete, args.nth)  # type: ignore[method-assign]
     summary = process_landing(lake)

@@ -93,6 +93,8 @@ def test_a_bad_declaration_is_one_warning_and_the_rest_work(run, tmp_path: Path)
     assert "roto.yaml: tables[0].fields[0] (a).type: Input should be" in err.splitlines()[0]
     code, out, _ = run("status", "--json")
     assert json.loads(out)["declarations"]["problems"][0].startswith(str(folder / "roto.yaml"))
+    code, _, err = run("run")
+    assert code == 0 and f"warning: {folder / 'roto.yaml'}: tables[0]" in err
 
 
 def test_show_and_check_refuse_what_does_not_exist(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -28,24 +28,24 @@ def test_valid_file_goes_to_raw_unchanged_with_metadata(lake: Lake, tmp_path: Pa
 
     assert summary.counts == {"raw": 1}
     [row] = lake.catalog.find(status=RAW)
-    assert row["dataset"] == "lab.wine_quality" and row["source"] == "UCI"
-    assert row["raw_key"].startswith("UCI/lab.wine_quality/")
-    assert row["raw_key"].endswith(f"/{row['ingest_id']}-vinos_tintos.csv")
-    assert row["original_name"] == "vinos tintos.csv"
-    assert lake.store.read("raw", row["raw_key"]) == data
+    assert row.dataset == "lab.wine_quality" and row.source == "UCI"
+    assert row.raw_key.startswith("UCI/lab.wine_quality/")
+    assert row.raw_key.endswith(f"/{row.ingest_id}-vinos_tintos.csv")
+    assert row.original_name == "vinos tintos.csv"
+    assert lake.store.read("raw", row.raw_key) == data
     assert list(pending(lake)) == []
     if lake.store.is_s3:  # the object carries its metadata and tags where the store keeps them
         client = _s3_client(lake)
         bucket = lake.settings.bucket("raw")
-        head = client.head_object(Bucket=bucket, Key=row["raw_key"])
-        assert head["Metadata"]["ingest-id"] == row["ingest_id"]
-        assert head["Metadata"]["sha256"] == row["sha256"]
+        head = client.head_object(Bucket=bucket, Key=row.raw_key)
+        assert head["Metadata"]["ingest-id"] == row.ingest_id
+        assert head["Metadata"]["sha256"] == row.sha256
         assert (
             head["Metadata"]["original-key"] == "uploads/vinos%20tintos.csv"
             or head["Metadata"]["original-key"] == "uploads/vinos tintos.csv"
         )
         assert head["ContentType"] == "text/csv"
-        tags = client.get_object_tagging(Bucket=bucket, Key=row["raw_key"])["TagSet"]
+        tags = client.get_object_tagging(Bucket=bucket, Key=row.raw_key)["TagSet"]
         assert {"Key": "dataset", "Value": "lab.wine_quality"} in tags
 
 
@@ -126,7 +126,7 @@ def test_rejected_bytes_may_come_back_after_a_fix(local_lake: Lake, tmp_path: Pa
 
     assert again.ingest_id != first.ingest_id
     assert again.status == "invalid"  # still the same bytes; a new ingest, reported again
-    assert local_lake.catalog.get(first.ingest_id)["status"] == "replayed"
+    assert local_lake.catalog.get(first.ingest_id).status == "replayed"
 
 
 def test_bytes_rejected_once_are_accepted_later_not_called_duplicates(tmp_path: Path) -> None:
@@ -150,8 +150,8 @@ def test_new_upload_under_a_used_key_is_a_new_ingest(local_lake: Lake, tmp_path:
     land(local_lake, "vino.csv", two)
     process_landing(local_lake)
     rows = local_lake.catalog.find(landing_key="vino.csv")
-    assert [r["status"] for r in rows] == ["raw", "raw"]
-    assert rows[0]["sha256"] != rows[1]["sha256"]
+    assert [r.status for r in rows] == ["raw", "raw"]
+    assert rows[0].sha256 != rows[1].sha256
 
 
 def test_files_under_invalid_prefix_are_not_reprocessed(local_lake: Lake) -> None:
@@ -170,7 +170,7 @@ def test_awkward_keys_are_sanitised_in_zone_keys(
     [outcome] = process_landing(local_lake).outcomes
     assert outcome.status == "raw"
     assert " " not in outcome.key and "/.." not in outcome.key
-    assert local_lake.catalog.get(outcome.ingest_id)["original_name"] == key.rsplit("/", 1)[-1]
+    assert local_lake.catalog.get(outcome.ingest_id).original_name == key.rsplit("/", 1)[-1]
 
 
 def test_a_reader_crash_rejects_the_file_and_the_batch_goes_on(

@@ -46,10 +46,10 @@ def outcomes(worker: subprocess.Popen[str]) -> list[dict[str, str]]:
 
 def assert_each_file_once_in_raw(lake: Lake, keys: list[str]) -> None:
     rows = lake.catalog.find(status=RAW)
-    assert Counter(r["landing_key"] for r in rows) == Counter(keys), "one raw ingest per file"
+    assert Counter(r.landing_key for r in rows) == Counter(keys), "one raw ingest per file"
     raw_objects = [o.key for o in lake.store.list("raw")]
     assert len(raw_objects) == len(keys), "one raw object per file"
-    assert sorted(raw_objects) == sorted(r["raw_key"] for r in rows)
+    assert sorted(raw_objects) == sorted(r.raw_key for r in rows)
     assert list(pending(lake)) == [], "nothing left in landing"
 
 
@@ -93,7 +93,7 @@ def test_killed_worker_files_are_taken_over_after_the_lease(
 
     assert len(late) == len(keys) - claimed.get("raw", 0)
     assert_each_file_once_in_raw(lake, keys)
-    retried = [r for r in lake.catalog.find(status=RAW) if r["attempts"] == 2]
+    retried = [r for r in lake.catalog.find(status=RAW) if r.attempts == 2]
     assert retried, "the dead worker's files kept their ingest ids and were tried again"
 
 

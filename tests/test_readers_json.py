@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from agrolake.errors import FileRejected
+from agrolake.lake.read_options import ReadOptions
 from agrolake.readers import read_frame, read_sample
 
 
@@ -32,7 +33,7 @@ def test_a_column_table_reads_as_rows_with_the_other_fields_on_each(tmp_path: Pa
     [table] = sample.tables
     assert sample.format == "json"
     assert table.columns == ["location_id", "latitude", "daily_units", "time", "precipitation_sum"]
-    frame = read_frame(path, "json", {}, None).collect()
+    frame = read_frame(path, ReadOptions("json"), None).collect()
     assert frame.rows() == [
         ("50-73", "41.35", '{"time": "iso8601", "precipitation_sum": "mm"}', "2024-03-01", "0.4"),
         ("50-73", "41.35", '{"time": "iso8601", "precipitation_sum": "mm"}', "2024-03-02", None),
@@ -45,7 +46,7 @@ def test_an_object_with_one_list_of_records_repeats_its_fields_on_each(tmp_path:
         tmp_path,
         {"id": "50-73-0-0-1-2-1", "values": [{"date": "2024-05-01", "ndvi": 0.5}, {"date": "x"}]},
     )
-    frame = read_frame(path, "json", {}, None).collect()
+    frame = read_frame(path, ReadOptions("json"), None).collect()
     assert frame.columns == ["id", "date", "ndvi"]
     assert frame.rows() == [
         ("50-73-0-0-1-2-1", "2024-05-01", "0.5"),
@@ -57,7 +58,7 @@ def test_iso_8859_15_json_is_read(tmp_path: Path) -> None:
     path = write(tmp_path, [{"nombre": "ALBACETE, BASE AÉREA", "tmed": "10,2"}], "iso8859_15")
     with pytest.raises(UnicodeDecodeError):
         path.read_bytes().decode("utf-8")
-    frame = read_frame(path, "json", {}, None).collect()
+    frame = read_frame(path, ReadOptions("json"), None).collect()
     assert frame["nombre"].to_list() == ["ALBACETE, BASE AÉREA"]
     assert read_sample(path, path.name).tables[0].columns == ["nombre", "tmed"]
 

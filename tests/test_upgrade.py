@@ -51,7 +51,7 @@ def test_the_previous_release_lake_opens_and_goes_on(old_lake: Lake) -> None:
     assert before["orphaned"] == {"datasets": {}, "tables": []}
     assert before["trusted"]["trusted.erp_activities"]["quarantined"] == 1
     for row in lake.catalog.find(status="trusted"):
-        assert lake.store.exists("raw", row["raw_key"]), row["raw_key"]
+        assert lake.store.exists("raw", row.raw_key), row.raw_key
 
     [quarantined] = query(lake, "SELECT count(*) AS n FROM trusted.quarantine_rows").to_pylist()
     assert quarantined["n"] == 1

@@ -72,9 +72,9 @@ def test_running_again_or_reprocessing_leaves_identical_tables(demo_lake: Lake) 
     assert summary.trusted.ingests == [] and summary.refined.writes == []
 
     for row in demo_lake.catalog.find(dataset="lab.wine_quality", status="trusted"):
-        demo_lake.catalog.mark(row["ingest_id"], RAW)  # as if trusted had never seen them
+        demo_lake.catalog.mark(row.ingest_id, RAW)  # as if trusted had never seen them
     for row in demo_lake.catalog.find(dataset="erp.activities", status="trusted"):
-        demo_lake.catalog.mark(row["ingest_id"], RAW)
+        demo_lake.catalog.mark(row.ingest_id, RAW)
     again = process_trusted(demo_lake)
     assert len(again.ingests) == 4
     for ref in (PARCELS, ACTIVITIES, WINE):
@@ -110,7 +110,7 @@ def test_a_bad_row_is_quarantined_and_the_others_proceed(lake: Lake, tmp_path: P
 
 def write_ingest_id(lake: Lake) -> str:
     [row] = lake.catalog.find(dataset="erp.activities")
-    return str(row["ingest_id"])
+    return str(row.ingest_id)
 
 
 def test_a_file_whose_rows_all_fail_is_reported(lake: Lake, tmp_path: Path) -> None:
@@ -162,6 +162,25 @@ def test_a_new_column_is_kept_and_earlier_rows_get_null(lake: Lake, tmp_path: Pa
     assert activities.schema["operario"] == pl.String
     assert set(activities.filter(pl.col("operario").is_not_null())["operario"]) == {"Juan Pérez"}
     assert activities["operario"].null_count() > 0
+
+
+def test_a_new_column_reaches_a_table_without_key_and_older_files_write_on(
+    lake: Lake, tmp_path: Path
+) -> None:
+    """Rows replaced per ingest take new columns too (0.1 failed: fields do not match)."""
+    wine = write_wine_quality(tmp_path / "w.csv", rows=6, seed=1).read_text().splitlines()
+    land(lake, "wine_1.csv", ("\n".join(wine) + "\n").encode())
+    run_all(lake)
+    evolved = [wine[0] + ",Bodega"] + [line + ",La Loma" for line in wine[1:4]]
+    land(lake, "wine_2.csv", ("\n".join(evolved) + "\n").encode())
+    assert run_all(lake).trusted.failed == {}
+    plain = write_wine_quality(tmp_path / "w3.csv", rows=3, seed=7).read_text()
+    land(lake, "wine_3.csv", plain.encode())
+    assert run_all(lake).trusted.failed == {}
+
+    rows = frame(lake, WINE)
+    assert rows.height == 6 + 3 + 3
+    assert rows["bodega"].to_list().count("La Loma") == 3 and rows["bodega"].null_count() == 9
 
 
 def test_a_dropped_required_column_is_rejected_with_its_name(lake: Lake, tmp_path: Path) -> None:
@@ -233,7 +252,7 @@ def test_concurrent_writers_on_one_table_lose_no_commit(
     done = [i for result in results for i in result]
     assert sum(1 for r in results if r) >= 2, "the writers really ran side by side"
 
-    assert sorted(done) == sorted(r["ingest_id"] for r in lake.catalog.find(status="trusted"))
+    assert sorted(done) == sorted(r.ingest_id for r in lake.catalog.find(status="trusted"))
     assert len(done) == 6, "each ingest once"
     assert frame(lake, ACTIVITIES).height == expected
     versions = lake.catalog.lineage.versions("trusted.erp_activities")
@@ -317,7 +336,7 @@ def test_cleaning_by_value_writes_the_rows_of_the_row_wise_cleaning(
     dataset = load_registry(local_lake.settings).dataset("erp.activities")
     [table] = dataset.tables
     assert table.by_value
-    raw = _read(_spool_raw(local_lake, ingest, tmp_path), ingest["details"] or {}, table)
+    raw = _read(_spool_raw(local_lake, ingest, tmp_path), ingest.read_options, table)
     fast = clean_ingest(local_lake, dataset, table, ingest, raw)
     row_wise = table.model_copy(update={"by_value": False})
     rows = clean_ingest(local_lake, dataset, row_wise, ingest, raw)
@@ -348,7 +367,7 @@ def test_a_csv_in_another_encoding_reaches_trusted_and_leaves_raw_as_it_was(lake
     lines += [f"0{d}/03/2024;{task};CAÑADA {d};44-4-0-0-34-134-{d}" for d in range(1, 8)]
     ingest = _raw_activities(lake, lines, encoding="cp1252")
     # The detector may name another single-byte code page: the text is read as it says.
-    encoding = (ingest["details"] or {}).get("encoding")
+    encoding = (ingest.details or {}).get("encoding")
     assert encoding not in (None, "utf-8")
     raw_before = sorted(o.key for o in lake.store.list("raw"))
 
@@ -373,19 +392,19 @@ def test_an_ingest_that_cannot_be_written_does_not_hold_back_its_batch(
         data = write_activities(tmp_path / f"a{i}.csv", rows=10, seed=40 + i).read_bytes()
         land(local_lake, f"actividades_{i}.csv", data)
     process_landing(local_lake)
-    [bad] = [r for r in local_lake.catalog.find(status=RAW) if r["original_name"].endswith("2.csv")]
+    [bad] = [r for r in local_lake.catalog.find(status=RAW) if r.original_name.endswith("2.csv")]
     real = trusted.write_ingests
 
     def fails_for_bad(lake: Lake, table: Any, cleaned: list[Any]) -> Any:
-        if any(ingest["ingest_id"] == bad["ingest_id"] for ingest, _ in cleaned):
+        if any(ingest.ingest_id == bad.ingest_id for ingest, _ in cleaned):
             raise StorageUnavailable("the store hiccuped")
         return real(lake, table, cleaned)
 
     monkeypatch.setattr(trusted, "write_ingests", fails_for_bad)
     summary = process_trusted(local_lake)
 
-    assert summary.failed == {bad["ingest_id"]: "the store hiccuped"}
-    assert len(summary.ingests) == 3 and bad["ingest_id"] not in summary.ingests
+    assert summary.failed == {bad.ingest_id: "the store hiccuped"}
+    assert len(summary.ingests) == 3 and bad.ingest_id not in summary.ingests
     assert set(frame(local_lake, ACTIVITIES)["_ingest_id"]) == set(summary.ingests)
     [waiting] = local_lake.catalog.find(status=RAW)
-    assert waiting["ingest_id"] == bad["ingest_id"] and waiting["reason"] == "the store hiccuped"
+    assert waiting.ingest_id == bad.ingest_id and waiting.reason == "the store hiccuped"

@@ -8,27 +8,30 @@ from agrolake.answers.inventory import queryable_tables
 from agrolake.datasets.registry import load_registry
 from agrolake.errors import UsageError
 from agrolake.lake import Lake
+from agrolake.lake.catalog import Ingest
 from agrolake.lake.tables import parse_table
 
 
-def ingest_facts(row: dict[str, Any]) -> dict[str, Any]:
+def ingest_facts(row: Ingest) -> dict[str, Any]:
     return {
-        "ingest_id": row["ingest_id"],
-        "original_name": row["original_name"],
-        "raw_key": row["raw_key"],
-        "sha256": row["sha256"],
+        "ingest_id": row.ingest_id,
+        "original_name": row.original_name,
+        "raw_key": row.raw_key,
+        "sha256": row.sha256,
     }
 
 
 def of_key(lake: Lake, key: str) -> list[dict[str, Any]]:
     """Every ingest of a landing key, raw key or file name (keys get reused), with the
     first version of each table that holds its rows."""
+    find = lake.catalog.find
     matches = [
-        row
-        for column in ("landing_key", "raw_key", "original_name", "ingest_id")
-        for row in lake.catalog.find(**{column: key})
+        *find(landing_key=key),
+        *find(raw_key=key),
+        *find(original_name=key),
+        *find(ingest_id=key),
     ]
-    unique = {row["ingest_id"]: row for row in matches}
+    unique = {row.ingest_id: row for row in matches}
     if not unique:
         raise UsageError(
             f"no ingest of {key!r}: give a landing key, raw key, file name or ingest id"
@@ -37,9 +40,9 @@ def of_key(lake: Lake, key: str) -> list[dict[str, Any]]:
     return [
         {
             **ingest_facts(row),
-            "landing_key": row["landing_key"],
-            "status": row["status"],
-            "dataset": row["dataset"],
+            "landing_key": row.landing_key,
+            "status": row.status,
+            "dataset": row.dataset,
             "tables": lineage.first_versions_with({ingest_id}),
         }
         for ingest_id, row in sorted(unique.items())

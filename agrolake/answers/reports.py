@@ -92,12 +92,12 @@ def invalid_files(lake: Lake) -> list[dict[str, Any]]:
     """Rejected files still in ``landing-zone/invalid/``, oldest first."""
     return [
         {
-            "key": row["invalid_key"],
-            "original_name": row["original_name"],
-            "ingest_id": row["ingest_id"],
-            "rejected_at": row["updated_at"].isoformat(),
-            "reason": row["reason"],
-            "details": row["details"],
+            "key": row.invalid_key,
+            "original_name": row.original_name,
+            "ingest_id": row.ingest_id,
+            "rejected_at": row.updated_at.isoformat(),
+            "reason": row.reason,
+            "details": row.details,
         }
         for row in lake.catalog.find(status=INVALID)
     ]

@@ -78,7 +78,7 @@ def infer_dataset(
         raise UsageError(f"no sheet {sheet!r} in {path.name}; sheets: {shown}")
     chosen = sample.table(sheet) if sheet is not None else sample.tables[0]
     assert chosen is not None
-    frame = read_frame(path, sample.format, sample.options, chosen.name).head(SAMPLE_ROWS)
+    frame = read_frame(path, sample.read_options, chosen.name).head(SAMPLE_ROWS)
     data = frame.collect()
     columns = [c for c in data.columns if c.strip()]
     keys = _key_columns(key, columns)

@@ -141,7 +141,7 @@ def _dataset(data: TrainingData) -> Any:
 
 def _lineage_tags(lake: Lake, data: TrainingData) -> dict[str, str]:
     rows = [lake.catalog.get(i) for i in data.ingest_ids]
-    names = sorted({r["original_name"] for r in rows if r})
+    names = sorted({r.original_name for r in rows if r})
     return {
         "agrolake.table": data.table.sql_name,
         "agrolake.table_version": str(data.version),
@@ -158,7 +158,12 @@ def _log_lineage(lake: Lake, data: TrainingData) -> None:
         "table": data.table.sql_name,
         "version": data.version,
         "ingests": [
-            {k: r[k] for k in ("ingest_id", "original_name", "raw_key", "sha256")}
+            {
+                "ingest_id": r.ingest_id,
+                "original_name": r.original_name,
+                "raw_key": r.raw_key,
+                "sha256": r.sha256,
+            }
             for r in rows
             if r
         ],

@@ -22,8 +22,18 @@ from typing import TYPE_CHECKING, Any
 
 from agrolake.errors import AgrolakeError, FileRejected, ObjectNotFound, StorageError
 from agrolake.lake import Lake
-from agrolake.lake.catalog import DUPLICATE, INVALID, RAW, Claim, utcnow
+from agrolake.lake.catalog import (
+    DUPLICATE,
+    INVALID,
+    RAW,
+    Claim,
+    DuplicateRecord,
+    InvalidRecord,
+    RawRecord,
+    utcnow,
+)
 from agrolake.lake.naming import INVALID_PREFIX, is_pending_landing_key
+from agrolake.lake.read_options import ReadOptions
 from agrolake.lake.settings import Zone
 from agrolake.lake.storage import ObjectInfo
 
@@ -160,7 +170,8 @@ def land_one(
     if claim.finished:
         return _clean_up(lake, claim)
     if claim.attempts > MAX_ATTEMPTS:
-        previous = (lake.catalog.get(claim.ingest_id) or {}).get("reason") or "unknown error"
+        known = lake.catalog.get(claim.ingest_id)
+        previous = (known.reason if known else None) or "unknown error"
         rejection = FileRejected(
             f"processing failed {MAX_ATTEMPTS} times; last error: {previous}",
             code="processing_failed",
@@ -170,7 +181,7 @@ def land_one(
         return _land(lake, claim, spool, datasets)
     except AgrolakeError as exc:
         # Storage or catalog trouble: the claim stays, so the file is tried again later.
-        lake.catalog.finish_attempt(
+        lake.catalog.record_failure(
             claim.ingest_id, lake.worker, exc.message, retry_after=RETRY_AFTER
         )
         return Outcome(claim.ingest_id, claim.obj.key, "retry", claim.obj.size, reason=exc.message)
@@ -210,7 +221,7 @@ def _land(
         owner = lake.catalog.own_content(sha256, claim.ingest_id)
         if owner != claim.ingest_id:
             return _duplicate(lake, claim, owner, sha256, dataset)
-        return _to_raw(lake, claim, path, sha256, dataset, sample.format, sample.options)
+        return _to_raw(lake, claim, path, sha256, dataset, sample.read_options)
     finally:
         path.unlink(missing_ok=True)
 
@@ -239,8 +250,7 @@ def _to_raw(
     path: Path,
     sha256: str,
     dataset: Dataset,
-    fmt: str,
-    options: dict[str, str],
+    options: ReadOptions,
 ) -> Outcome:
     now = utcnow()
     key = raw_key(dataset, claim.ingest_id, claim.obj.key, now)
@@ -258,20 +268,16 @@ def _to_raw(
     # whole file in memory, and the key holds the ingest id, so the only object it
     # can replace is an earlier attempt of this same ingest (same bytes).
     lake.store.put(
-        "raw", key, path, metadata=metadata, content_type=CONTENT_TYPES.get(fmt), tags=tags
+        "raw",
+        key,
+        path,
+        metadata=metadata,
+        content_type=CONTENT_TYPES.get(options.format),
+        tags=tags,
     )
     _verify(lake, "raw", key, claim.obj.size)
-    recorded = lake.catalog.finish(
-        claim.ingest_id,
-        lake.worker,
-        RAW,
-        sha256=sha256,
-        dataset=dataset.id,
-        source=dataset.source,
-        contract_version=dataset.version,
-        raw_key=key,
-        details={"format": fmt, **options},
-    )
+    record = RawRecord(sha256, dataset.id, dataset.source, dataset.version, key, options)
+    recorded = lake.catalog.record_raw(claim.ingest_id, lake.worker, record)
     if not recorded:
         return Outcome(claim.ingest_id, claim.obj.key, "lost", claim.obj.size, dataset.id, key)
     _delete_landing(lake, claim.obj)
@@ -279,21 +285,19 @@ def _to_raw(
 
 
 def _duplicate(lake: Lake, claim: Claim, owner: str, sha256: str, dataset: Dataset) -> Outcome:
-    first = lake.catalog.get(owner) or {}
+    first = lake.catalog.get(owner)
+    raw_at = first.raw_key if first else None
     reason = (
-        f"same bytes as ingest {owner} ({first.get('original_name', '?')}), "
-        f"already in raw at {first.get('raw_key') or 'its raw key'}"
+        f"same bytes as ingest {owner} ({first.original_name if first else '?'}), "
+        f"already in raw at {raw_at or 'its raw key'}"
     )
-    recorded = lake.catalog.finish(
-        claim.ingest_id, lake.worker, DUPLICATE, sha256=sha256, dataset=dataset.id,
-        source=dataset.source, duplicate_of=owner, reason=reason,
-    )  # fmt: skip
+    record = DuplicateRecord(sha256, dataset.id, dataset.source, owner, reason)
+    recorded = lake.catalog.record_duplicate(claim.ingest_id, lake.worker, record)
     if not recorded:
         return Outcome(claim.ingest_id, claim.obj.key, "lost", claim.obj.size, dataset.id)
     _delete_landing(lake, claim.obj)
     return Outcome(
-        claim.ingest_id, claim.obj.key, DUPLICATE, claim.obj.size, dataset.id,
-        first.get("raw_key"), reason,
+        claim.ingest_id, claim.obj.key, DUPLICATE, claim.obj.size, dataset.id, raw_at, reason,
     )  # fmt: skip
 
 
@@ -326,16 +330,14 @@ def _reject(lake: Lake, claim: Claim, rejection: FileRejected, sha256: str | Non
     _verify(lake, "landing", key, claim.obj.size)
     if sha256:
         lake.catalog.release_content(sha256, claim.ingest_id)
-    recorded = lake.catalog.finish(
-        claim.ingest_id, lake.worker, INVALID, sha256=sha256, reason=rejection.reason,
-        details=report, invalid_key=key, dataset=rejection.details.get("dataset"),
-    )  # fmt: skip
+    dataset = rejection.details.get("dataset")
+    record = InvalidRecord(sha256, rejection.reason, report, key, dataset)
+    recorded = lake.catalog.record_invalid(claim.ingest_id, lake.worker, record)
     if not recorded:
         return Outcome(claim.ingest_id, claim.obj.key, "lost", claim.obj.size, key=key)
     _delete_landing(lake, claim.obj)
     return Outcome(
-        claim.ingest_id, claim.obj.key, INVALID, claim.obj.size,
-        rejection.details.get("dataset"), key, rejection.reason,
+        claim.ingest_id, claim.obj.key, INVALID, claim.obj.size, dataset, key, rejection.reason,
     )  # fmt: skip
 
 
@@ -364,12 +366,14 @@ def _delete_landing(lake: Lake, obj: ObjectInfo) -> None:
 
 def _clean_up(lake: Lake, claim: Claim) -> Outcome:
     """Finish a landing object whose outcome was recorded but not yet cleaned up."""
-    row = lake.catalog.get(claim.ingest_id) or {}
-    where = row.get("raw_key") or row.get("invalid_key")
-    zone: Zone = "raw" if row.get("raw_key") else "landing"
-    if (where and lake.store.exists(zone, where)) or row.get("status") == DUPLICATE:
+    row = lake.catalog.get(claim.ingest_id)
+    if row is None:  # gone meanwhile: nothing of ours to clean
+        return Outcome(claim.ingest_id, claim.obj.key, claim.status, claim.obj.size)
+    where = row.raw_key or row.invalid_key
+    zone: Zone = "raw" if row.raw_key else "landing"
+    if (where and lake.store.exists(zone, where)) or row.status == DUPLICATE:
         _delete_landing(lake, claim.obj)
     return Outcome(
         claim.ingest_id, claim.obj.key, claim.status, claim.obj.size,
-        row.get("dataset"), where, row.get("reason"),
+        row.dataset, where, row.reason,
     )  # fmt: skip

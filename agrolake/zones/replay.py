@@ -1,10 +1,10 @@
-"""Move rejected files back to landing, once their contract (or the file) is fixed."""
+"""Move rejected files back to landing, once their declaration (or the file) is fixed."""
 
 from __future__ import annotations
 
 from agrolake.errors import ObjectExists, UsageError
 from agrolake.lake import Lake
-from agrolake.lake.catalog import INVALID, REPLAYED
+from agrolake.lake.catalog import INVALID
 from agrolake.zones.landing import REASON_SUFFIX
 
 
@@ -17,8 +17,8 @@ def replay(lake: Lake, keys: list[str] | None = None) -> list[str]:
     rows = lake.catalog.find(status=INVALID)
     if keys is not None:
         wanted = set(keys)
-        chosen = [r for r in rows if r["invalid_key"] in wanted or r["ingest_id"] in wanted]
-        unknown = wanted - {r["invalid_key"] for r in chosen} - {r["ingest_id"] for r in chosen}
+        chosen = [r for r in rows if r.invalid_key in wanted or r.ingest_id in wanted]
+        unknown = wanted - {r.invalid_key for r in chosen} - {r.ingest_id for r in chosen}
         if unknown:
             raise UsageError(
                 f"not a rejected file: {', '.join(sorted(unknown))} "
@@ -27,20 +27,19 @@ def replay(lake: Lake, keys: list[str] | None = None) -> list[str]:
         rows = chosen
     restored = []
     for row in rows:
-        target = row["landing_key"]
+        target, invalid = row.landing_key, row.invalid_key
+        assert invalid is not None, "a rejected file has its invalid key"
         # Free the landing identity first: the copy may carry the same ETag and second.
-        lake.catalog.mark(
-            row["ingest_id"], REPLAYED, landing_version=f"{row['landing_version']}#replayed"
-        )
+        lake.catalog.mark_replayed(row, replayed=True)
         try:
-            lake.store.copy("landing", row["invalid_key"], "landing", target, create_only=True)
+            lake.store.copy("landing", invalid, "landing", target, create_only=True)
         except ObjectExists as exc:
-            lake.catalog.mark(row["ingest_id"], INVALID, landing_version=row["landing_version"])
+            lake.catalog.mark_replayed(row, replayed=False)
             raise UsageError(
-                f"cannot replay {row['invalid_key']}: a new file waits at {target} in landing; "
+                f"cannot replay {invalid}: a new file waits at {target} in landing; "
                 "run `agrolake run` first"
             ) from exc
-        lake.store.delete("landing", row["invalid_key"])
-        lake.store.delete("landing", row["invalid_key"] + REASON_SUFFIX)
+        lake.store.delete("landing", invalid)
+        lake.store.delete("landing", invalid + REASON_SUFFIX)
         restored.append(target)
     return restored

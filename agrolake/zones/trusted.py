@@ -13,7 +13,6 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
@@ -25,7 +24,7 @@ from agrolake.datasets.registry import Registry, load_registry
 from agrolake.datasets.trusted_schema import trusted_schema
 from agrolake.errors import AgrolakeError
 from agrolake.lake import Lake
-from agrolake.lake.catalog import RAW, TRUSTED
+from agrolake.lake.catalog import RAW, TRUSTED, Ingest, ReadOptions
 from agrolake.lake.naming import match_sources
 from agrolake.lake.tables import QUARANTINE, TableRef, where_equal, where_in
 from agrolake.readers import read_frame
@@ -65,13 +64,15 @@ class TrustedSummary:
         )
 
 
-def process_trusted(lake: Lake, ingest_ids: list[str] | None = None) -> TrustedSummary:
+def process_trusted(
+    lake: Lake, ingest_ids: list[str] | None = None, *, registry: Registry | None = None
+) -> TrustedSummary:
     """Take every raw ingest not yet in trusted (or the given ones) into the trusted tables."""
     started = time.perf_counter()
     summary = TrustedSummary()
     lease = timedelta(seconds=lake.settings.lease_seconds)
     tried: set[str] = set()
-    registry = load_registry(lake.settings)
+    registry = registry or load_registry(lake.settings)
     # Ingests of a dataset no longer declared (or disabled) wait in raw until it is again.
     datasets = [d.id for d in registry.enabled]
     with tempfile.TemporaryDirectory(prefix="agrolake-trusted-") as spool:
@@ -83,11 +84,11 @@ def process_trusted(lake: Lake, ingest_ids: list[str] | None = None) -> TrustedS
             RAW, lake.worker, lease, ingest_ids, limit=BATCH_INGESTS, datasets=datasets
         ):
             batch = _batch(claimed)
-            lake.catalog.release([i["ingest_id"] for i in claimed[len(batch) :]], lake.worker)
-            if any(i["ingest_id"] in tried for i in batch):
-                lake.catalog.release([i["ingest_id"] for i in batch], lake.worker)
+            lake.catalog.release([i.ingest_id for i in claimed[len(batch) :]], lake.worker)
+            if any(i.ingest_id in tried for i in batch):
+                lake.catalog.release([i.ingest_id for i in batch], lake.worker)
                 break  # failed earlier in this run; a later run tries again
-            tried.update(i["ingest_id"] for i in batch)
+            tried.update(i.ingest_id for i in batch)
             _trust_batch(lake, registry, batch, Path(spool), summary)
     summary.seconds = time.perf_counter() - started
     return summary
@@ -98,12 +99,12 @@ BATCH_INGESTS = 64
 BATCH_BYTES = 32 * 1024 * 1024
 
 
-def _batch(claimed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _batch(claimed: list[Ingest]) -> list[Ingest]:
     """The oldest claimed ingest and the ones after it of its dataset, within the budget."""
-    batch, size = [claimed[0]], claimed[0]["size"]
+    batch, size = [claimed[0]], claimed[0].size
     for ingest in claimed[1:]:
-        size += ingest["size"]
-        if ingest["dataset"] != batch[0]["dataset"] or size > BATCH_BYTES:
+        size += ingest.size
+        if ingest.dataset != batch[0].dataset or size > BATCH_BYTES:
             break
         batch.append(ingest)
     return batch
@@ -112,12 +113,12 @@ def _batch(claimed: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _trust_batch(
     lake: Lake,
     registry: Registry,
-    batch: list[dict[str, Any]],
+    batch: list[Ingest],
     spool: Path,
     summary: TrustedSummary,
 ) -> None:
-    dataset = registry.dataset(batch[0]["dataset"])
-    cleaned: list[tuple[dict[str, Any], dict[str, Cleaned]]] = []
+    dataset = registry.dataset(str(batch[0].dataset))
+    cleaned: list[tuple[Ingest, dict[str, Cleaned]]] = []
     for ingest in batch:
         try:
             cleaned.append((ingest, clean_raw_ingest(lake, dataset, ingest, spool)))
@@ -149,13 +150,10 @@ def _trust_batch(
             }
             for t, c in tables.items()
         }
-        lake.catalog.finish(
-            ingest["ingest_id"], lake.worker, TRUSTED, from_status=RAW,
-            details={**(ingest["details"] or {}), "trusted": stats},
-        )  # fmt: skip
-        summary.ingests.append(ingest["ingest_id"])
+        lake.catalog.record_trusted(ingest, lake.worker, stats)
+        summary.ingests.append(ingest.ingest_id)
         summary.warnings.extend(
-            f"{ingest['original_name']}: every row of {table} failed its checks "
+            f"{ingest.original_name}: every row of {table} failed its checks "
             f"({counts['quarantined']} quarantined)"
             for table, counts in stats.items()
             if counts["rows"] == 0 and counts["quarantined"]
@@ -163,26 +161,23 @@ def _trust_batch(
     summary.writes.extend(writes)
 
 
-def _failed(
-    lake: Lake, ingests: list[dict[str, Any]], reason: str, summary: TrustedSummary
-) -> None:
+def _failed(lake: Lake, ingests: list[Ingest], reason: str, summary: TrustedSummary) -> None:
     for ingest in ingests:
-        lake.catalog.finish_attempt(
-            ingest["ingest_id"], lake.worker, reason, from_status=RAW, retry_after=RETRY_AFTER
+        lake.catalog.record_failure(
+            ingest.ingest_id, lake.worker, reason, stage=RAW, retry_after=RETRY_AFTER
         )
-        summary.failed[ingest["ingest_id"]] = reason
+        summary.failed[ingest.ingest_id] = reason
 
 
 def clean_raw_ingest(
-    lake: Lake, dataset: Dataset, ingest: dict[str, Any], spool: Path
+    lake: Lake, dataset: Dataset, ingest: Ingest, spool: Path
 ) -> dict[str, Cleaned]:
     """One raw ingest cleaned for each trusted table of its dataset; nothing written."""
-    details = ingest["details"] or {}
     path = _raw_file(lake, ingest) or _spool_raw(lake, ingest, spool)
     try:
         return {
             table.table_name: clean_ingest(
-                lake, dataset, table, ingest, _read(path, details, table)
+                lake, dataset, table, ingest, _read(path, ingest.read_options, table)
             )
             for table in dataset.tables
         }
@@ -192,33 +187,31 @@ def clean_raw_ingest(
             path.with_suffix(".utf8.csv").unlink(missing_ok=True)
 
 
-def _raw_file(lake: Lake, ingest: dict[str, Any]) -> Path | None:
+def _raw_file(lake: Lake, ingest: Ingest) -> Path | None:
     """The raw object as a file to read in place: local backend, nothing written beside it.
 
     Raw objects never change, so reading one in place saves a copy of the whole
     file (about the time of the floor's read and write). A CSV in another encoding
     than UTF-8 is transcoded next to the file read, so it goes through the spool.
     """
-    if lake.store.is_s3:
+    options = ingest.read_options
+    if lake.store.is_s3 or ingest.raw_key is None or (options.format == "csv" and not options.utf8):
         return None
-    details = ingest["details"] or {}
-    encoding = str(details.get("encoding", "utf-8")).replace("_", "-").lower()
-    if details.get("format", "csv") == "csv" and encoding not in ("utf-8", "utf8", "ascii"):
-        return None
-    path: Path = lake.settings.lake_folder / lake.settings.bucket("raw") / ingest["raw_key"]
-    return path if path.is_file() and path.stat().st_size == ingest.get("size") else None
+    path: Path = lake.settings.lake_folder / lake.settings.bucket("raw") / ingest.raw_key
+    return path if path.is_file() and path.stat().st_size == ingest.size else None
 
 
-def _spool_raw(lake: Lake, ingest: dict[str, Any], spool: Path) -> Path:
-    path: Path = spool / str(ingest["ingest_id"])
+def _spool_raw(lake: Lake, ingest: Ingest, spool: Path) -> Path:
+    path: Path = spool / ingest.ingest_id
+    assert ingest.raw_key is not None, "an ingest in raw has its raw key"
     with path.open("wb") as out:
-        for chunk in lake.store.stream("raw", ingest["raw_key"]):
+        for chunk in lake.store.stream("raw", ingest.raw_key):
             out.write(chunk)
     return path
 
 
-def _read(path: Path, details: dict[str, Any], table: Table) -> pl.LazyFrame:
-    return read_frame(path, details.get("format", "csv"), details, table.sheet)
+def _read(path: Path, options: ReadOptions, table: Table) -> pl.LazyFrame:
+    return read_frame(path, options, table.sheet)
 
 
 @dataclass(frozen=True)
@@ -237,14 +230,14 @@ def clean_ingest(
     lake: Lake,
     dataset: Dataset,
     table: Table,
-    ingest: dict[str, Any],
+    ingest: Ingest,
     raw: pl.LazyFrame,
 ) -> Cleaned:
     """Clean, type and check one raw table of an ingest; nothing is written."""
     ref = TableRef("trusted", table.table_name)
     meta = [
-        pl.lit(ingest["ingest_id"]).alias("_ingest_id"),
-        pl.lit(ingest["created_at"], dtype=pl.Datetime("us", "UTC")).alias("_ingested_at"),
+        pl.lit(ingest.ingest_id).alias("_ingest_id"),
+        pl.lit(ingest.created_at, dtype=pl.Datetime("us", "UTC")).alias("_ingested_at"),
         pl.lit(dataset.source).alias("_source"),
     ]
     options = CleanOptions(
@@ -322,13 +315,11 @@ def _read_coded(table: Table, by_value: ByValue, raw: pl.LazyFrame, options: Cle
     return Coded(rows.select(used), rows.select(list(extra)), extra)
 
 
-def write_ingests(
-    lake: Lake, table: Table, cleaned: list[tuple[dict[str, Any], Cleaned]]
-) -> TableWrite:
+def write_ingests(lake: Lake, table: Table, cleaned: list[tuple[Ingest, Cleaned]]) -> TableWrite:
     """Write cleaned ingests (oldest first) into one trusted table, in one commit, and
     their quarantined rows into the quarantine table."""
     ref = TableRef("trusted", table.table_name)
-    ids = [ingest["ingest_id"] for ingest, _ in cleaned]
+    ids = [ingest.ingest_id for ingest, _ in cleaned]
     valid = pl.concat([c.valid for _, c in cleaned], how="diagonal_relaxed")
     quarantined = [c.quarantined for _, c in cleaned if c.quarantined.height]
     rows_quarantined = sum(c.rows_quarantined for _, c in cleaned)
@@ -378,10 +369,10 @@ def rebuild_trusted(lake: Lake, table_id: str, registry: Registry | None = None)
     ingests = [i for d in feeds for i in lake.catalog.find(dataset=d, status=TRUSTED)]
     parts: list[Cleaned] = []
     with tempfile.TemporaryDirectory(prefix="agrolake-rebuild-") as spool:
-        for ingest in sorted(ingests, key=lambda i: i["ingest_id"]):
-            dataset, table = feeds[ingest["dataset"]]
+        for ingest in sorted(ingests, key=lambda i: i.ingest_id):
+            dataset, table = feeds[str(ingest.dataset)]
             path = _raw_file(lake, ingest) or _spool_raw(lake, ingest, Path(spool))
-            raw = _read(path, ingest["details"] or {}, table)
+            raw = _read(path, ingest.read_options, table)
             parts.append(clean_ingest(lake, dataset, table, ingest, raw))
     valid = pl.concat([p.valid for p in parts], how="diagonal_relaxed") if parts else None
     if valid is None:
@@ -398,13 +389,13 @@ def rebuild_trusted(lake: Lake, table_id: str, registry: Registry | None = None)
         else:
             q_version = lake.tables.delete_where(QUARANTINE, where)
         lake.catalog.lineage.record(
-            QUARANTINE.sql_name, q_version, "replace", ingests=[i["ingest_id"] for i in ingests],
+            QUARANTINE.sql_name, q_version, "replace", ingests=[i.ingest_id for i in ingests],
             table_id=QUARANTINE.id,
         )  # fmt: skip
     rows_quarantined = sum(p.rows_quarantined for p in parts)
     lake.catalog.lineage.record(
         ref.sql_name, version, "rebuild", rebuild=True, rows=valid.height,
-        quarantined=rows_quarantined, ingests=[i["ingest_id"] for i in ingests],
+        quarantined=rows_quarantined, ingests=[i.ingest_id for i in ingests],
         table_id=ref.id, declaration=table.fingerprint,
     )  # fmt: skip
     return TableWrite(ref.sql_name, version, valid.height, rows_quarantined)

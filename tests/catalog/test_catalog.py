@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from agrolake.errors import CatalogError, ConfigError
-from agrolake.lake.catalog import Catalog
+from agrolake.lake.catalog import Catalog, InvalidRecord, RawRecord, ReadOptions
 from agrolake.lake.storage import ObjectInfo
 
 LEASE = timedelta(minutes=5)
@@ -41,6 +41,10 @@ def objects(n: int, tag: str = "e") -> list[ObjectInfo]:
     return [ObjectInfo(f"f{i}.csv", 10 + i, UPLOADED, f'"{tag}{i}"') for i in range(n)]
 
 
+def raw(key: str) -> RawRecord:
+    return RawRecord("abc", "lab.wine_quality", "UCI", 1, key, ReadOptions("csv", "utf-8", ","))
+
+
 def test_a_claimed_object_is_not_claimed_again(catalog: Catalog) -> None:
     files = objects(3)
     mine = catalog.claim(files, "w1", LEASE)
@@ -56,21 +60,21 @@ def test_an_expired_claim_is_taken_over_with_the_same_ingest_id(catalog: Catalog
     assert {c.obj.key: c.ingest_id for c in taken} == first
     assert all(c.attempts == 2 for c in taken)
     # The dead worker can no longer record an outcome for them.
-    assert not catalog.finish(first["f0.csv"], "dead", "raw")
-    assert catalog.finish(first["f0.csv"], "alive", "raw", raw_key="k")
-    assert catalog.get(first["f0.csv"])["raw_key"] == "k"
+    assert not catalog.record_raw(first["f0.csv"], "dead", raw("k"))
+    assert catalog.record_raw(first["f0.csv"], "alive", raw("k"))
+    assert catalog.get(first["f0.csv"]).raw_key == "k"
 
 
 def test_a_new_upload_under_the_same_key_is_a_new_ingest(catalog: Catalog) -> None:
     [old] = catalog.claim(objects(1, "a"), "w", LEASE)
-    catalog.finish(old.ingest_id, "w", "raw")
+    catalog.record_raw(old.ingest_id, "w", raw("k"))
     [new] = catalog.claim(objects(1, "b"), "w", LEASE)
     assert new.ingest_id != old.ingest_id and new.status == "claimed"
 
 
 def test_renew_keeps_only_the_workers_live_claims(catalog: Catalog) -> None:
     claims = catalog.claim(objects(3), "w", LEASE)
-    catalog.finish(claims[0].ingest_id, "w", "raw")
+    catalog.record_raw(claims[0].ingest_id, "w", raw("k"))
     held = catalog.renew([c.ingest_id for c in claims], "w", LEASE)
     assert held == {claims[1].ingest_id, claims[2].ingest_id}
     assert catalog.renew([c.ingest_id for c in claims], "other", LEASE) == set()
@@ -87,18 +91,19 @@ def test_content_has_one_owner_until_released(catalog: Catalog) -> None:
 
 def test_failed_attempt_keeps_the_reason_and_frees_the_claim(catalog: Catalog) -> None:
     [claim] = catalog.claim(objects(1), "w1", LEASE)
-    catalog.finish_attempt(claim.ingest_id, "w1", "store unreachable")
+    catalog.record_failure(claim.ingest_id, "w1", "store unreachable")
     [again] = catalog.claim(objects(1), "w2", LEASE)
     assert again.ingest_id == claim.ingest_id and again.attempts == 2
-    assert catalog.get(claim.ingest_id)["reason"] == "store unreachable"
+    assert catalog.get(claim.ingest_id).reason == "store unreachable"
 
 
 def test_migrate_twice_and_counts(catalog: Catalog) -> None:
     catalog.migrate()
     claims = catalog.claim(objects(3), "w", LEASE)
-    catalog.finish(claims[0].ingest_id, "w", "invalid", reason="bad")
+    rejected = InvalidRecord(None, "bad", {"code": "unreadable"}, "invalid/x")
+    assert catalog.record_invalid(claims[0].ingest_id, "w", rejected)
     assert catalog.count_by_status() == {"claimed": 2, "invalid": 1}
-    assert [r["reason"] for r in catalog.find(status="invalid")] == ["bad"]
+    assert [r.reason for r in catalog.find(status="invalid")] == ["bad"]
 
 
 def test_bad_catalog_url_is_a_config_error() -> None:

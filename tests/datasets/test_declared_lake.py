@@ -107,8 +107,8 @@ def test_a_declared_source_goes_through_every_zone(user_lake: Lake, tmp_path: Pa
     assert first.landing.counts == {"raw": 1}
     assert trusted(lake)["peso_kg"].to_list() == [1234.5, 987.25, 1050.0]
     [raw] = lake.catalog.find(dataset="farm.pistachio_harvest")
-    assert raw["raw_key"].startswith("farm/farm.pistachio_harvest/")
-    assert lake.store.exists("raw", raw["raw_key"])
+    assert raw.raw_key.startswith("farm/farm.pistachio_harvest/")
+    assert lake.store.exists("raw", raw.raw_key)
 
     lake.store.put("landing", "cosecha_pistacho_semana2.csv", SECOND.encode("cp1252"))
     second = run_all(lake)

@@ -33,7 +33,7 @@ def quarantined_in_sample(path: Path, dataset: Dataset) -> int:
     """Rows of the sample the inferred declaration would quarantine (none, if right)."""
     sample = read_sample(path, path.name)
     table = dataset.tables[0]
-    raw = read_frame(path, sample.format, sample.options, table.sheet)
+    raw = read_frame(path, sample.read_options, table.sheet)
     cleaned = cleaning_of(table)(raw.with_row_index("_row")).collect()
     return int((cleaned["_errors"].list.len() > 0).sum())
 

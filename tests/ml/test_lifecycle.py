@@ -129,4 +129,4 @@ def test_two_triggers_at_once_train_once(ml_lake: Lake, tmp_path: Path) -> None:
     versions = client(ml_lake.settings).search_model_versions(f"name='{MODEL_NAME}'")
     assert len(versions) == 1
     [claim] = ml_lake.catalog.training.runs(MODEL_NAME)
-    assert claim["status"] == "done" and claim["run_id"] == trained[0].run_id
+    assert claim.status == "done" and claim.run_id == trained[0].run_id

@@ -137,15 +137,11 @@ DATASET = Dataset(
     description="AEMET daily climatology: one record per station (indicativo) and day (fecha).",
     files=Files(formats=("json", "csv"), name_pattern=r"aemet|climatolog"),
     tables=(
-        Table(
-            name=weather.NAME,
-            fields=FIELDS,
-            key=weather.KEY,
-            partition_by=weather.PARTITION,
+        weather.table(
+            FIELDS,
+            clean_aemet_daily,
             required_columns=("provincia",),
             ignored_columns=("horaPresMax", "horaPresMin", "horaHrMax", "horaHrMin"),
-            clean=clean_aemet_daily,
-            description="Daily weather per municipality, from Open-Meteo and AEMET.",
         ),
     ),
 )

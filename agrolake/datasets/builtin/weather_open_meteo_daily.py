@@ -113,15 +113,8 @@ DATASET = Dataset(
     description="Open-Meteo archive response: daily variables per day, location_id added.",
     files=Files(formats=("json",), name_pattern=r"open.?meteo"),
     tables=(
-        Table(
-            name=weather.NAME,
-            fields=FIELDS,
-            key=weather.KEY,
-            partition_by=weather.PARTITION,
-            required_columns=(UNITS,),
-            ignored_columns=IGNORED,
-            clean=clean_open_meteo_daily,
-            description="Daily weather per municipality, from Open-Meteo and AEMET.",
+        weather.table(
+            FIELDS, clean_open_meteo_daily, required_columns=(UNITS,), ignored_columns=IGNORED
         ),
     ),
 )

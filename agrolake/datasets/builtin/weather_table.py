@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import polars as pl
 
-from agrolake.datasets.model import Checks, Field
+from agrolake.datasets.model import Checks, CustomCleaning, Field, Table
 from agrolake.transforms.parsers import Parser
 
 LOCATION_ID = "location_id"
@@ -93,6 +93,25 @@ def with_sources(
                 update["parse_with"] = parser
         fields.append(field.model_copy(update=update) if update else field)
     return tuple(fields)
+
+
+def table(
+    fields: tuple[Field, ...],
+    clean: CustomCleaning,
+    required_columns: tuple[str, ...] = (),
+    ignored_columns: tuple[str, ...] = (),
+) -> Table:
+    """``weather.daily`` as one source writes it: its fields and cleaning, the shared key."""
+    return Table(
+        name=NAME,
+        fields=fields,
+        key=KEY,
+        partition_by=PARTITION,
+        required_columns=required_columns,
+        ignored_columns=ignored_columns,
+        clean=clean,
+        description="Daily weather per municipality, from Open-Meteo and AEMET.",
+    )
 
 
 def with_nulls(lf: pl.LazyFrame, fields: Sequence[Field], derived: Sequence[str]) -> pl.LazyFrame:

@@ -3,7 +3,6 @@
 from agrolake.lake.catalog.ingests import (
     CLAIMED,
     DUPLICATE,
-    FINISHED,
     INVALID,
     RAW,
     REPLAYED,
@@ -14,6 +13,15 @@ from agrolake.lake.catalog.ingests import (
     utcnow,
 )
 from agrolake.lake.catalog.lineage import Lineage, TableVersion
+from agrolake.lake.catalog.records import (
+    FINISHED,
+    DuplicateRecord,
+    Ingest,
+    InvalidRecord,
+    RawRecord,
+    ReadOptions,
+    Status,
+)
 
 __all__ = [
     "CLAIMED",
@@ -25,7 +33,13 @@ __all__ = [
     "TRUSTED",
     "Catalog",
     "Claim",
+    "DuplicateRecord",
+    "Ingest",
+    "InvalidRecord",
     "Lineage",
+    "RawRecord",
+    "ReadOptions",
+    "Status",
     "TableVersion",
     "new_ingest_id",
     "utcnow",

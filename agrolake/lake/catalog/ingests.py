@@ -14,14 +14,22 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from agrolake.lake.catalog.database import create_catalog_engine, migrate, translated_errors
 from agrolake.lake.catalog.lineage import Lineage
+from agrolake.lake.catalog.records import (
+    FINISHED,
+    DuplicateRecord,
+    Ingest,
+    InvalidRecord,
+    RawRecord,
+    Status,
+)
 from agrolake.lake.catalog.schema import ingests, raw_contents
 from agrolake.lake.catalog.training_claims import TrainingClaims
 from agrolake.lake.storage import ObjectInfo
 
-CLAIMED, RAW, INVALID, DUPLICATE, REPLAYED = "claimed", "raw", "invalid", "duplicate", "replayed"
-TRUSTED = "trusted"  # raw ingest whose rows reached the trusted tables
-FINISHED = (RAW, INVALID, DUPLICATE)
+CLAIMED, RAW, INVALID = Status.CLAIMED, Status.RAW, Status.INVALID
+DUPLICATE, REPLAYED, TRUSTED = Status.DUPLICATE, Status.REPLAYED, Status.TRUSTED
 CLEAN_UP_GRACE = timedelta(seconds=60)
+REPLAYED_SUFFIX = "#replayed"
 
 
 def utcnow() -> datetime:
@@ -47,7 +55,7 @@ class Claim:
     ingest_id: str
     obj: ObjectInfo
     attempts: int
-    status: str
+    status: Status
 
     @property
     def finished(self) -> bool:
@@ -147,7 +155,7 @@ class Catalog:
                 row.ingest_id,
                 by_identity[(row.landing_key, row.landing_version)],
                 row.attempts,
-                row.status,
+                Status(row.status),
             )
             for row in [*new, *taken, *leftover]
         ]
@@ -205,13 +213,13 @@ class Catalog:
 
     def claim_stage(
         self,
-        status: str,
+        status: Status,
         worker: str,
         lease: timedelta,
         ingest_ids: Sequence[str] | None = None,
         limit: int | None = None,
         datasets: Sequence[str] | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[Ingest]:
         """Claim ingests in ``status`` for the next zone (all, or the given ones; of the
         given ``datasets`` only), oldest first.
 
@@ -248,7 +256,7 @@ class Catalog:
                 .where(ingests.c.status == status)
                 .order_by(ingests.c.ingest_id)
             ).all()
-        return [dict(r._mapping) for r in rows]
+        return [Ingest.from_row(r) for r in rows]
 
     def release(self, ingest_ids: Sequence[str], worker: str) -> None:
         """Give back stage claims the worker will not work on now (free at once)."""
@@ -262,63 +270,127 @@ class Catalog:
                 .values(lease_until=None, updated_at=utcnow())
             )
 
-    def finish(
-        self, ingest_id: str, worker: str, status: str, *, from_status: str = CLAIMED, **fields: Any
+    def _record(
+        self, ingest_id: str, worker: str, status: Status, from_status: Status, **values: Any
     ) -> bool:
-        """Record the outcome, if the worker still holds the claim."""
+        """Set the outcome if the worker still holds the claim; whether it did."""
         with translated_errors(self.url, "status update"), self.engine.begin() as conn:
             result = conn.execute(
                 update(ingests)
                 .where(ingests.c.ingest_id == ingest_id)
                 .where(ingests.c.claimed_by == worker)
                 .where(ingests.c.status == from_status)
-                .values(status=status, lease_until=None, updated_at=utcnow(), **fields)
+                .values(status=status, lease_until=None, updated_at=utcnow(), **values)
             )
         return result.rowcount == 1
 
-    def finish_attempt(
+    def record_raw(self, ingest_id: str, worker: str, record: RawRecord) -> bool:
+        """Landing copied the file to raw; whether the worker still held the claim."""
+        return self._record(
+            ingest_id, worker, RAW, CLAIMED, sha256=record.sha256, dataset=record.dataset,
+            source=record.source, contract_version=record.contract_version,
+            raw_key=record.raw_key, details=record.read_options.as_details(),
+        )  # fmt: skip
+
+    def record_duplicate(self, ingest_id: str, worker: str, record: DuplicateRecord) -> bool:
+        """Landing found the bytes already in raw under ``record.duplicate_of``."""
+        return self._record(
+            ingest_id, worker, DUPLICATE, CLAIMED, sha256=record.sha256, dataset=record.dataset,
+            source=record.source, duplicate_of=record.duplicate_of, reason=record.reason,
+        )  # fmt: skip
+
+    def record_invalid(self, ingest_id: str, worker: str, record: InvalidRecord) -> bool:
+        """Landing rejected the file into ``record.invalid_key`` with its report."""
+        return self._record(
+            ingest_id, worker, INVALID, CLAIMED, sha256=record.sha256, reason=record.reason,
+            details=record.report, invalid_key=record.invalid_key, dataset=record.dataset,
+        )  # fmt: skip
+
+    def record_trusted(self, ingest: Ingest, worker: str, stats: dict[str, dict[str, int]]) -> bool:
+        """Trusted wrote the ingest's rows: rows and quarantined rows per table."""
+        details = {**ingest.details, "trusted": stats}
+        return self._record(ingest.ingest_id, worker, TRUSTED, RAW, details=details)
+
+    def record_failure(
         self,
         ingest_id: str,
         worker: str,
         reason: str,
         *,
-        from_status: str = CLAIMED,
+        stage: Status = CLAIMED,
         retry_after: timedelta = timedelta(0),
     ) -> None:
-        """Record a failed attempt and free the claim so a later pass tries again."""
+        """Record a failed attempt at ``stage`` and free the claim so a later pass tries
+        again (not before ``retry_after``)."""
         now = utcnow()
         with translated_errors(self.url, "status update"), self.engine.begin() as conn:
             conn.execute(
                 update(ingests)
                 .where(ingests.c.ingest_id == ingest_id)
                 .where(ingests.c.claimed_by == worker)
-                .where(ingests.c.status == from_status)
+                .where(ingests.c.status == stage)
                 .values(reason=reason, lease_until=now + retry_after, updated_at=now)
             )
 
-    def mark(self, ingest_id: str, status: str, **fields: Any) -> None:
-        """Change a finished ingest's status (replay)."""
+    def mark_replayed(self, ingest: Ingest, *, replayed: bool) -> None:
+        """A rejected file put back in landing (``replayed``), or not after all.
+
+        Its landing identity is freed (the copy may have the same ETag and second),
+        so the file comes back as a new ingest; undone, the identity is restored.
+        """
+        version = ingest.landing_version.removesuffix(REPLAYED_SUFFIX)
+        with translated_errors(self.url, "status update"), self.engine.begin() as conn:
+            conn.execute(
+                update(ingests)
+                .where(ingests.c.ingest_id == ingest.ingest_id)
+                .values(
+                    status=REPLAYED if replayed else INVALID,
+                    landing_version=version + REPLAYED_SUFFIX if replayed else version,
+                    updated_at=utcnow(),
+                )
+            )
+
+    def mark(self, ingest_id: str, status: Status) -> None:
+        """Change an ingest's status (a replayed file; tests that reprocess)."""
         with translated_errors(self.url, "status update"), self.engine.begin() as conn:
             conn.execute(
                 update(ingests)
                 .where(ingests.c.ingest_id == ingest_id)
-                .values(status=status, updated_at=utcnow(), **fields)
+                .values(status=status, updated_at=utcnow())
             )
 
     # -- queries -----------------------------------------------------------------
 
-    def get(self, ingest_id: str) -> dict[str, Any] | None:
+    def get(self, ingest_id: str) -> Ingest | None:
         with translated_errors(self.url, "lookup"), self.engine.connect() as conn:
             row = conn.execute(select(ingests).where(ingests.c.ingest_id == ingest_id)).first()
-        return dict(row._mapping) if row else None
+        return Ingest.from_row(row) if row else None
 
-    def find(self, **equal: Any) -> list[dict[str, Any]]:
-        """Ingests whose columns equal the given values, oldest first."""
+    def find(
+        self,
+        *,
+        status: Status | None = None,
+        dataset: str | None = None,
+        ingest_id: str | None = None,
+        landing_key: str | None = None,
+        raw_key: str | None = None,
+        original_name: str | None = None,
+    ) -> list[Ingest]:
+        """Ingests matching every given value, oldest first."""
+        wanted = {
+            ingests.c.status: status,
+            ingests.c.dataset: dataset,
+            ingests.c.ingest_id: ingest_id,
+            ingests.c.landing_key: landing_key,
+            ingests.c.raw_key: raw_key,
+            ingests.c.original_name: original_name,
+        }
         query = select(ingests).order_by(ingests.c.created_at, ingests.c.ingest_id)
-        for column, value in equal.items():
-            query = query.where(ingests.c[column] == value)
+        for column, value in wanted.items():
+            if value is not None:
+                query = query.where(column == value)
         with translated_errors(self.url, "lookup"), self.engine.connect() as conn:
-            return [dict(row._mapping) for row in conn.execute(query)]
+            return [Ingest.from_row(row) for row in conn.execute(query)]
 
     def count_by_dataset(self, statuses: Sequence[str]) -> dict[str, int]:
         """Ingests per dataset among the given statuses."""

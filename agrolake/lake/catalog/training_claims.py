@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +13,24 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from agrolake.lake.catalog.database import translated_errors
 from agrolake.lake.catalog.schema import training_runs
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    """One training claimed: of a model, on a table version, with an estimator."""
+
+    model: str
+    table_name: str
+    table_version: int
+    estimator: str
+    params_hash: str
+    status: str  # running, done
+    params: dict[str, Any]
+    run_id: str | None
+    model_version: str | None
+    claimed_by: str | None
+    created_at: datetime
+    updated_at: datetime
 
 
 def params_hash(params: dict[str, Any]) -> str:
@@ -97,11 +116,11 @@ class TrainingClaims:
                 delete(training_runs).where(*(training_runs.c[k] == v for k, v in key.items()))
             )
 
-    def runs(self, model: str) -> list[dict[str, Any]]:
+    def runs(self, model: str) -> list[TrainingRun]:
         with translated_errors(self.url, "training lookup"), self.engine.connect() as conn:
             rows = conn.execute(
                 select(training_runs)
                 .where(training_runs.c.model == model)
                 .order_by(training_runs.c.created_at)
             ).all()
-        return [dict(r._mapping) for r in rows]
+        return [TrainingRun(**r._mapping) for r in rows]
