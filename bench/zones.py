@@ -508,6 +508,7 @@ def child_sketch(variant: str) -> dict[str, Any]:
     import polars as pl
 
     from agrolake.datasets.cleaning import cleaning_of
+    from agrolake.datasets.raw_contract import new_columns
     from agrolake.datasets.registry import load_registry
     from agrolake.lake import Lake
     from agrolake.lake.catalog import RAW
@@ -544,11 +545,12 @@ def child_sketch(variant: str) -> dict[str, Any]:
             raw = tr._read(path, ingest.read_options, table)
         raw = raw.with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
         cleaned = cleaning_of(table)(raw, _options(lake))
-        valid = tr._with_new_columns(valid_rows(cleaned), raw, table).with_columns(meta)
+        extra = new_columns(raw.collect_schema().names(), table, cleaned.collect_schema().names())
+        valid = tr._with_new_columns(valid_rows(cleaned), raw, extra).with_columns(meta)
         failed = quarantined_rows(cleaned, ref.sql_name).with_columns(meta)
         if variant == "spool":
             # Extra raw columns joined before the spool, so both reads see them.
-            whole = tr._with_new_columns(cleaned, raw, table).with_columns(meta)
+            whole = tr._with_new_columns(cleaned, raw, extra).with_columns(meta)
             step(
                 "clean once: `sink_parquet` of the cleaned rows to a spool (streaming)",
                 lambda: whole.sink_parquet(spool / "cleaned.parquet"),

@@ -108,6 +108,36 @@ def test_a_bad_row_is_quarantined_and_the_others_proceed(lake: Lake, tmp_path: P
     assert bad["row_index"] == 2 and bad["_ingest_id"] == write_ingest_id(lake)
 
 
+@pytest.mark.parametrize("dataset", ["erp.activities", "lab.wine_quality"])
+def test_each_ingest_records_its_quality_report(
+    local_lake: Lake, tmp_path: Path, dataset: str
+) -> None:
+    """Rows in, written, quarantined by check and column, null rates, new columns: on both
+    cleaning paths (by distinct value for activities, row by row for wine)."""
+    if dataset == "erp.activities":
+        lines = write_activities(tmp_path / "a.csv", rows=20, seed=4).read_text().splitlines()
+        lines[3] = "31/02/2024" + lines[3][10:]
+        failed, table = ("type:date", "activity_date"), "trusted.erp_activities"
+    else:
+        lines = write_wine_quality(tmp_path / "w.csv", rows=20, seed=4).read_text().splitlines()
+        lines[3] = ",".join([*lines[3].split(",")[:-1], "11"])
+        failed, table = ("range:0..10", "quality"), "trusted.lab_wine_quality"
+    lines = [lines[0] + ",Nota"] + [
+        f"{line},{'x' if i % 2 else ''}" for i, line in enumerate(lines[1:])
+    ]
+    land(local_lake, "file.csv", ("\n".join(lines) + "\n").encode())
+    run_all(local_lake)
+    [row] = local_lake.catalog.find(dataset=dataset)
+    quality = row.trusted_stats[table]["quality"]
+    assert (quality["rows_in"], quality["rows_quarantined"]) == (20, 1)
+    assert quality["rows_written"] <= 19  # activities: repeated keys within the file
+    assert quality["by_check"] == {failed[0]: 1} and quality["by_column"] == {failed[1]: 1}
+    assert quality["new_columns"] == ["nota"]
+    assert set(quality["null_rate"]) >= {failed[1]} and all(
+        0 <= rate <= 1 for rate in quality["null_rate"].values()
+    )
+
+
 def write_ingest_id(lake: Lake) -> str:
     [row] = lake.catalog.find(dataset="erp.activities")
     return str(row.ingest_id)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -143,10 +145,11 @@ def _trust_batch(
             _trust_batch(lake, registry, [ingest], spool, summary)
         return
     for ingest, tables in cleaned:
-        stats = {
+        stats: dict[str, dict[str, Any]] = {
             TableRef("trusted", t).sql_name: {
                 "rows": c.valid.height,
                 "quarantined": c.rows_quarantined,
+                "quality": c.quality([f.name for f in dataset.table(t).fields]),
             }
             for t, c in tables.items()
         }
@@ -216,14 +219,40 @@ def _read(path: Path, options: ReadOptions, table: Table) -> pl.LazyFrame:
 
 @dataclass(frozen=True)
 class Cleaned:
-    """One ingest's rows for one trusted table: those that passed, those quarantined."""
+    """One ingest's rows for one trusted table: those that passed, those quarantined,
+    how many rows were read and which new columns rode along."""
 
     valid: pl.DataFrame
     quarantined: pl.DataFrame
+    rows_in: int = 0
+    new_columns: tuple[str, ...] = ()
 
     @property
     def rows_quarantined(self) -> int:
         return self.quarantined["row_index"].n_unique() if self.quarantined.height else 0
+
+    def quality(self, fields: list[str]) -> dict[str, Any]:
+        """The ingest's quality report for this table (recorded on the ingest): rows read,
+        written and quarantined, failed checks by check and by column, the share of
+        nulls in each declared column of the rows written, and the new columns seen."""
+        failed = self.quarantined
+        by = {
+            name: dict(sorted(Counter(failed[name].to_list()).items())) if failed.height else {}
+            for name in ("check", "column")
+        }
+        present = [f for f in fields if f in self.valid.columns]
+        nulls = self.valid.select(present).null_count().row(0) if self.valid.height else ()
+        return {
+            "rows_in": self.rows_in,
+            "rows_written": self.valid.height,
+            "rows_quarantined": self.rows_quarantined,
+            "by_check": by["check"],
+            "by_column": by["column"],
+            "null_rate": {
+                f: round(n / self.valid.height, 4) for f, n in zip(present, nulls, strict=True)
+            },
+            "new_columns": list(self.new_columns),
+        }
 
 
 def clean_ingest(
@@ -263,11 +292,13 @@ def clean_ingest(
             # One row per key within the file: the last, as a later line corrects an
             # earlier; deduplicated in the streaming engine, file order restored after.
             valid = valid.unique(subset=list(table.key), keep="last").sort("_row")
-        valid = _with_new_columns(valid, raw, table).with_columns(meta)
+        extra = new_columns(raw.collect_schema().names(), table, valid.collect_schema().names())
+        valid = _with_new_columns(valid, raw, extra).with_columns(meta)
         frame = valid.collect(engine="streaming")
         failed = quarantined_rows(checked, ref.sql_name).with_columns(meta)
         quarantined = failed.collect(engine="streaming")
-    return Cleaned(frame, quarantined)
+        rows_in = checked.select(pl.len()).collect().item()
+    return Cleaned(frame, quarantined, rows_in, tuple(extra.values()))
 
 
 def _clean_by_value(
@@ -289,7 +320,7 @@ def _clean_by_value(
         for c, n in coded.extra_names.items()
     ).with_columns(meta)
     failed = quarantined_rows(split.failed.lazy(), ref.sql_name).with_columns(meta)
-    return Cleaned(valid, failed.collect())
+    return Cleaned(valid, failed.collect(), coded.sources.height, tuple(coded.extra_names.values()))
 
 
 @dataclass(frozen=True)
@@ -401,10 +432,10 @@ def rebuild_trusted(lake: Lake, table_id: str, registry: Registry | None = None)
     return TableWrite(ref.sql_name, version, valid.height, rows_quarantined)
 
 
-def _with_new_columns(valid: pl.LazyFrame, raw: pl.LazyFrame, table: Table) -> pl.LazyFrame:
+def _with_new_columns(
+    valid: pl.LazyFrame, raw: pl.LazyFrame, extra: dict[str, str]
+) -> pl.LazyFrame:
     """Schema evolution: raw columns no field declares ride along as nullable text."""
-    present = valid.collect_schema().names()
-    extra = new_columns(raw.collect_schema().names(), table, present)
     if not extra:
         return valid
     new = raw.select("_row", *(pl.col(c).str.strip_chars().alias(n) for c, n in extra.items()))

@@ -306,8 +306,8 @@ class Catalog:
             details=record.report, invalid_key=record.invalid_key, dataset=record.dataset,
         )  # fmt: skip
 
-    def record_trusted(self, ingest: Ingest, worker: str, stats: dict[str, dict[str, int]]) -> bool:
-        """Trusted wrote the ingest's rows: rows and quarantined rows per table."""
+    def record_trusted(self, ingest: Ingest, worker: str, stats: dict[str, dict[str, Any]]) -> bool:
+        """Trusted wrote the ingest's rows: per table, rows, quarantined rows and quality."""
         details = {**ingest.details, "trusted": stats}
         return self._record(ingest.ingest_id, worker, TRUSTED, RAW, details=details)
 

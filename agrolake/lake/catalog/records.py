@@ -78,9 +78,9 @@ class Ingest:
         return ReadOptions.from_details(self.details)
 
     @property
-    def trusted_stats(self) -> dict[str, dict[str, int]]:
+    def trusted_stats(self) -> dict[str, dict[str, Any]]:
         """Rows and quarantined rows per trusted table, once trusted."""
-        stats: dict[str, dict[str, int]] = self.details.get("trusted", {})
+        stats: dict[str, dict[str, Any]] = self.details.get("trusted", {})
         return stats
 
 
