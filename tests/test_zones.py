@@ -415,7 +415,7 @@ def test_an_ingest_that_cannot_be_written_does_not_hold_back_its_batch(
     local_lake: Lake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import agrolake.zones.trusted as trusted
-    from agrolake.errors import StorageUnavailable
+    from agrolake.errors import StorageError
     from agrolake.zones.landing import process_landing
 
     for i in range(4):
@@ -427,7 +427,7 @@ def test_an_ingest_that_cannot_be_written_does_not_hold_back_its_batch(
 
     def fails_for_bad(lake: Lake, table: Any, cleaned: list[Any]) -> Any:
         if any(ingest.ingest_id == bad.ingest_id for ingest, _ in cleaned):
-            raise StorageUnavailable("the store hiccuped")
+            raise StorageError("the store hiccuped")
         return real(lake, table, cleaned)
 
     monkeypatch.setattr(trusted, "write_ingests", fails_for_bad)

@@ -114,10 +114,19 @@ class Settings(BaseSettings):
         512.0, gt=0, description="Landing files larger than this are rejected unread."
     )
     lease_seconds: int = Field(
-        600,
+        30,
         gt=0,
-        description="How long a claim on a landing file lasts before another worker "
-        "may take it over (a worker that died).",
+        description="How long a claim on a file or ingest lasts unless its worker renews "
+        "it (a heartbeat does, every third of it): how soon another host's worker takes "
+        "over the work of one that died. On the same host a dead worker's claims are "
+        "taken over at once.",
+    )
+    max_attempts: int = Field(
+        3,
+        ge=1,
+        description="Attempts at a landing file or a trusted ingest before it is given up "
+        "with its reason (landing: rejected as processing_failed; trusted: status failed, "
+        "`agrolake retry` tries again).",
     )
     batch_size: int = Field(64, gt=0, description="Landing files claimed per catalog round trip.")
     bucket_mlflow: str = Field("mlflow", description="Bucket of MLflow's artifacts (services).")
