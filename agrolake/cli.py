@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from agrolake.errors import AgrolakeError
+from agrolake.stack.commands import app as stack_app
 
 if TYPE_CHECKING:
     from agrolake.lake import Lake
@@ -29,6 +30,7 @@ app = typer.Typer(
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+app.add_typer(stack_app, name="stack")
 
 
 @app.callback()
