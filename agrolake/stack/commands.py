@@ -68,7 +68,9 @@ def down() -> None:
 
 @app.command()
 def status(
-    json_output: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print machine-readable JSON.")
+    ] = False,
 ) -> None:
     """Each service with its pid, URL and health."""
     stack = _stack()

@@ -145,7 +145,9 @@ class Forwarder:
             with urllib.request.urlopen(request, timeout=10):
                 pass
         except urllib.error.HTTPError as exc:
-            if exc.code < 500:  # refused for good (wrong token, malformed): sending again won't help
+            if (
+                exc.code < 500
+            ):  # refused for good (wrong token, malformed): sending again won't help
                 log.error("the receiver refused %d records: HTTP %d", len(self.pending), exc.code)
                 self.pending = []
                 return True

@@ -10,8 +10,6 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.engine import make_url
-
 from agrolake.stack.programs import Program, StackConfig
 
 _TIMEOUT = 3.0
@@ -62,18 +60,9 @@ def _json(body: bytes) -> dict[str, Any]:
 
 
 def _postgres(config: StackConfig) -> Health:
-    import psycopg
+    from agrolake.stack.preparation import connect_postgres
 
-    url = make_url(config.catalog_url)
-    with psycopg.connect(
-        host=url.host,
-        port=url.port or 5432,
-        user=url.username,
-        password=url.password,
-        dbname="postgres",
-        connect_timeout=int(_TIMEOUT),
-        **{k: str(v) for k, v in url.query.items()},
-    ) as connection:
+    with connect_postgres(config.catalog_url, _TIMEOUT) as connection:
         connection.execute("SELECT 1")
     return Health(True)
 

@@ -35,12 +35,10 @@ def stack_config(settings: Settings, layout: StackLayout, state: StackState) -> 
     else:
         endpoint = settings.s3_endpoint_url or ""
         key = settings.s3_access_key_id or ""
-        secret = settings.s3_secret_access_key
-        secret = secret.get_secret_value() if secret else ""
+        given = settings.s3_secret_access_key
+        secret = given.get_secret_value() if given else ""
     if state.postgres_managed:
-        base = (
-            f"postgresql+psycopg://postgres:{state.postgres_password}@{net.address('postgres')}/"
-        )
+        base = f"postgresql+psycopg://postgres:{state.postgres_password}@{net.address('postgres')}/"
         catalog, mlflow, prefect = (base + name for name in DATABASES)
         prefect = prefect.replace("+psycopg", "+asyncpg", 1)
         if not postgres_has_trigrams():
@@ -69,7 +67,8 @@ def stack_config(settings: Settings, layout: StackLayout, state: StackState) -> 
         mlflow_backend_store_uri=mlflow,
         prefect_database_url=prefect,
         webhook_token=state.webhook_token,
-        buckets={zone: settings.bucket(zone) for zone in ZONES} | {"mlflow": settings.bucket_mlflow},
+        buckets={zone: settings.bucket(zone) for zone in ZONES}
+        | {"mlflow": settings.bucket_mlflow},
         postgres_user=POSTGRES_SYSTEM_USER if _is_root() else None,
     )
 

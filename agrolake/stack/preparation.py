@@ -16,6 +16,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import make_url
 
@@ -24,6 +25,9 @@ from agrolake.lake.settings import Settings, load_settings
 from agrolake.stack.layout import StackLayout, write_private
 from agrolake.stack.machine import executable, postgres_bin
 from agrolake.stack.programs import WORK_POOL, StackConfig
+
+if TYPE_CHECKING:
+    import psycopg
 
 #: A deployment every prefect.yaml of agrolake declares: its absence means "deploy".
 _PROBE_DEPLOYMENT = "landing/on-upload"
@@ -85,37 +89,40 @@ def _traversable(folder: Path) -> None:
             part.chmod(mode | stat.S_IXOTH)
 
 
+def connect_postgres(catalog_url: str, timeout: float = 10.0) -> psycopg.Connection[Any]:
+    """An autocommit connection to the ``postgres`` database of the catalog's server,
+    as the catalog's user."""
+    import psycopg
+
+    admin = make_url(catalog_url).set(drivername="postgresql", database="postgres")
+    return psycopg.connect(
+        admin.render_as_string(hide_password=False),
+        autocommit=True,
+        connect_timeout=max(1, int(timeout)),
+    )
+
+
 def create_databases(config: StackConfig) -> list[str]:
     """Create the databases of the catalog, MLflow and Prefect that do not exist yet."""
     import psycopg
     from psycopg import sql
 
     urls = [config.catalog_url, config.mlflow_backend_store_uri, config.prefect_database_url]
-    wanted = list(dict.fromkeys(make_url(u).database for u in urls if u.startswith("postgres")))
-    url = make_url(config.catalog_url)
+    wanted = [u.database for u in map(make_url, urls) if u.drivername.startswith("postgres")]
     created = []
     try:
-        with psycopg.connect(
-            host=url.host,
-            port=url.port or 5432,
-            user=url.username,
-            password=url.password,
-            dbname="postgres",
-            autocommit=True,
-            connect_timeout=10,
-            **{k: str(v) for k, v in url.query.items()},
-        ) as connection:
-            for name in wanted:
-                if name and not connection.execute(
-                    "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
-                ).fetchone():
+        with connect_postgres(config.catalog_url) as connection:
+            for name in dict.fromkeys(wanted):
+                exists = "SELECT 1 FROM pg_database WHERE datname = %s"
+                if name and not connection.execute(exists, (name,)).fetchone():
                     connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
                     created.append(name)
     except psycopg.Error as exc:
+        where = make_url(config.catalog_url)
         raise ConfigError(
             f"cannot create the stack's databases {', '.join(map(str, wanted))} on "
-            f"{url.host}:{url.port}: {str(exc).strip().splitlines()[0]} (create them, or "
-            "give a user that may)"
+            f"{where.host}:{where.port}: {str(exc).strip().splitlines()[0]} (create them, "
+            "or give a user that may)"
         ) from exc
     return created
 
@@ -205,6 +212,4 @@ def _run(
         raise ConfigError(f"{what} failed: {exc}") from exc
     if done.returncode != 0:
         output = (done.stdout + done.stderr).strip().splitlines()[-15:]
-        raise ConfigError(
-            f"{what} failed (exit code {done.returncode}):\n" + "\n".join(output)
-        )
+        raise ConfigError(f"{what} failed (exit code {done.returncode}):\n" + "\n".join(output))

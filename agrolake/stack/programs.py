@@ -114,7 +114,6 @@ class StackConfig:
         }
 
 
-
 def plan(config: StackConfig) -> list[Program]:
     """The stack's services, in the order they start."""
     net = config.network
@@ -127,7 +126,15 @@ def plan(config: StackConfig) -> list[Program]:
     programs += [
         Program(
             name="prefect",
-            argv=("prefect", "server", "start", "--host", net.bind, "--port", _port(net, "prefect")),
+            argv=(
+                "prefect",
+                "server",
+                "start",
+                "--host",
+                net.bind,
+                "--port",
+                _port(net, "prefect"),
+            ),
             env={
                 "PREFECT_API_DATABASE_CONNECTION_URL": config.prefect_database_url,
                 "PREFECT_HOME": str(config.data / "prefect"),
@@ -168,10 +175,14 @@ def plan(config: StackConfig) -> list[Program]:
             Program(
                 name="bridge",
                 argv=(
-                    "python", "-m", "agrolake.stack.filer_bridge",
-                    "--filer", net.address("s3", "s3-filer"),
-                    "--receiver", net.url("receiver", "/s3-events"),
-                ),  # fmt: skip
+                    "python",
+                    "-m",
+                    "agrolake.stack.filer_bridge",
+                    "--filer",
+                    net.address("s3", "s3-filer"),
+                    "--receiver",
+                    net.url("receiver", "/s3-events"),
+                ),
                 env=client,
                 wave=4,
             )
@@ -180,9 +191,14 @@ def plan(config: StackConfig) -> list[Program]:
         Program(
             name="serve",
             argv=(
-                "python", "-m", "agrolake.stack.serve_champion",
-                "--host", net.bind, "--port", _port(net, "serve"),
-            ),  # fmt: skip
+                "python",
+                "-m",
+                "agrolake.stack.serve_champion",
+                "--host",
+                net.bind,
+                "--port",
+                _port(net, "serve"),
+            ),
             env=client,
             wave=4,
             health="http",
@@ -202,12 +218,16 @@ def _postgres(config: StackConfig) -> Program:
         name="postgres",
         argv=(
             "postgres",
-            "-D", str(config.data / "postgres"),
-            "-p", _port(net, "postgres"),
-            "-c", f"listen_addresses={net.bind}",
+            "-D",
+            str(config.data / "postgres"),
+            "-p",
+            _port(net, "postgres"),
+            "-c",
+            f"listen_addresses={net.bind}",
             # TCP only: a socket path under a deep home would pass the 107-byte limit.
-            "-c", "unix_socket_directories=",
-        ),  # fmt: skip
+            "-c",
+            "unix_socket_directories=",
+        ),
         env={},
         wave=1,
         health="postgres",

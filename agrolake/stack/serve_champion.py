@@ -57,9 +57,9 @@ def _waiting_handler(model: str) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        do_GET = do_POST = do_HEAD = _answer  # noqa: N815  (http.server's method names)
+        do_GET = do_POST = do_HEAD = _answer  # http.server's names
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass  # one line per probe would flood the log
 
     return Waiting
