@@ -21,9 +21,12 @@ class TableWrite(Protocol):
     (``agrolake.zones.trusted.TableWrite``; not imported, so a flow that writes
     nothing does not load polars to say so)."""
 
-    table: str
-    version: int
-    rows: int
+    @property
+    def table(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def rows(self) -> int: ...
 
 
 def table_resource_id(table: str) -> str:
