@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
+import sys
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -104,3 +105,26 @@ def s3_client(config: StackConfig) -> Any:
 def _reason(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m agrolake.stack.health URL``: exit code 0 when the URL answers as a
+    healthy service does (the compose file's health checks: its images have no curl)."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m agrolake.stack.health URL", file=sys.stderr)
+        return 2
+    try:
+        health = _http(args[0])
+    except OSError as exc:
+        health = Health(False, _reason(exc))
+    print(("healthy" if health.healthy else "unhealthy") + _suffix(health.detail))
+    return 0 if health.healthy else 1
+
+
+def _suffix(detail: str) -> str:
+    return f": {detail}" if detail else ""
+
+
+if __name__ == "__main__":
+    sys.exit(main())
