@@ -46,13 +46,15 @@ def up(
         str | None, typer.Option(help="Address every service listens on (default 127.0.0.1).")
     ] = None,
     workers: Annotated[
-        int | None, typer.Option(help="Prefect process workers (default 1).", min=1)
+        int | None, typer.Option(help="Prefect process workers (default 1).")
     ] = None,
     timeout: Annotated[
-        float, typer.Option(help="Seconds to wait for every service to be healthy.", min=1)
+        float, typer.Option(help="Seconds to wait for every service to be healthy.")
     ] = 300.0,
 ) -> None:
     """Start every service that is not running and wait until all are healthy."""
+    if timeout <= 0:
+        raise UsageError(f"--timeout takes a number of seconds above 0, not {timeout:g}")
     stack = _stack()
     _print_table(stack.up(host=host, workers=workers, timeout=timeout, report=_say))
     out.print('clients: eval "$(agrolake stack env)"', highlight=False)
@@ -95,11 +97,13 @@ def env() -> None:
 @app.command()
 def logs(
     service: Annotated[str, typer.Argument(help="A service name, as `stack status` shows.")],
-    lines: Annotated[int, typer.Option("--lines", "-n", help="How many lines.", min=1)] = 50,
+    lines: Annotated[int, typer.Option("--lines", "-n", help="How many lines.")] = 50,
 ) -> None:
     """The last lines of a service's log."""
     from agrolake.stack.supervision import last_lines
 
+    if lines < 1:
+        raise UsageError(f"--lines takes a number from 1 up, not {lines}")
     for path in _stack().log_files(service):
         if not path.exists():
             raise UsageError(f"{service} has no log yet ({path})")
