@@ -196,12 +196,17 @@ def _run(
     cwd: Path | None = None,
     user: str | None = None,
 ) -> None:
+    # As another user, take its group too and drop root's: a folder of group root with
+    # no group rights would otherwise stop it where "others" may pass.
+    group = pwd.getpwnam(user).pw_gid if user else None
     try:
         done = subprocess.run(
             argv,
             env=None if env is None else dict(env),
             cwd=cwd,
             user=user,
+            group=group,
+            extra_groups=[] if user else None,
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
