@@ -220,7 +220,8 @@ def report(results: list[dict[str, Any]], started: datetime) -> str:
         "|---|---:|---:|",
     ]
     for name in names:
-        idle, busy = med(lambda r: r["idle"][name]), med(lambda r: r["after_uploads"][name])
+        idle = med(lambda r, n=name: r["idle"][n])
+        busy = med(lambda r, n=name: r["after_uploads"][n])
         bold = "**" if name == "total" else ""
         lines.append(f"| {bold}{name}{bold} | {bold}{idle:.0f}{bold} | {bold}{busy:.0f}{bold} |")
     base = med(lambda r: r["baseline"]["pss"])
