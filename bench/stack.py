@@ -214,7 +214,8 @@ def report(results: list[dict[str, Any]], started: datetime) -> str:
         f"`bench/stack.py`, {len(results)} repetition(s), commit {revision()}, "
         f"{started:%Y-%m-%d %H:%M} UTC; {machine(['supervisor', 'prefect', 'mlflow'])}.",
         "Load average (1 min) before/after each repetition: "
-        + ", ".join(f"{r['load_before']:.1f}/{r['load_after']:.1f}" for r in results) + ".",
+        + ", ".join(f"{r['load_before']:.1f}/{r['load_after']:.1f}" for r in results)
+        + ".",
         "",
         "| service | PSS idle (MiB) | PSS after 100 uploads (MiB) |",
         "|---|---:|---:|",
