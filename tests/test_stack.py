@@ -1,7 +1,7 @@
 """End to end on a stack started by `agrolake stack up`: an upload with boto3 flows to
 trusted and to a served champion with no other command, a second wine file registers a
-new model version, a service killed with SIGKILL comes back, and `down` leaves no
-process and no open port."""
+new model version, a service killed with SIGKILL comes back, the demo ends with a
+champion, and `down` leaves no process and no open port."""
 
 from __future__ import annotations
 
@@ -202,6 +202,26 @@ def test_a_service_killed_with_sigkill_comes_back_and_the_pipeline_completes(
     s3_client(env).upload_file(str(activities), env["AGROLAKE_BUCKET_LANDING"], "erp/act.csv")
     wait_for("the upload in trusted after the restart",
              lambda: in_trusted(lake, "trusted.erp_activities", 1), 120, home)  # fmt: skip
+
+
+def test_the_demo_on_the_stack_leads_to_a_model_of_its_wine_table(
+    home: Path, env: dict[str, str]
+) -> None:
+    """`agrolake demo` with the stack's settings: its new wine table version is trained
+    once (by the demo itself, or by the deployment its upload or its events triggered
+    when a worker's flow run took the files first)."""
+    before = model_versions(env)
+    done = subprocess.run(
+        [AGROLAKE, "demo"], env={**client_environ(home), **env}, cwd=home.parent,
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "digital twin: season weather and NDVI" in done.stdout
+    wait_for("a model of the demo's wine table",
+             lambda: len(model_versions(env)) == len(before) + 1, 300, home)  # fmt: skip
+    query = f"{env['MLFLOW_TRACKING_URI']}/api/2.0/mlflow/registered-models/alias"
+    champion = get_json(f"{query}?name=wine-quality&alias=champion")["model_version"]
+    assert int(champion["version"]) in model_versions(env)
 
 
 def test_down_leaves_no_process_and_no_open_port(home: Path) -> None:
