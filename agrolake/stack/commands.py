@@ -89,7 +89,7 @@ def status(
 
 @app.command()
 def env() -> None:
-    """``export NAME=value`` lines for a client shell: eval "$(agrolake stack env)"."""
+    """Print export lines for a client shell: eval "$(agrolake stack env)"."""
     for name, value in _stack().env().items():
         sys.stdout.write(f"export {name}={shlex.quote(value)}\n")
 
@@ -113,8 +113,10 @@ def logs(
 
 @app.command()
 def prepare() -> None:
-    """Buckets, catalog, work pool and deployments for services started some other way
-    (the compose file's init job, systemd units), from the environment's settings."""
+    """Create buckets, catalog, work pool and deployments for services run otherwise.
+
+    For the compose file's init job and the systemd units; from the environment's settings.
+    """
     from agrolake.lake.settings import load_settings
     from agrolake.stack.machine import project_root
     from agrolake.stack.preparation import deploy, init_lake
