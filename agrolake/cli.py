@@ -17,9 +17,11 @@ from rich.table import Table
 
 from agrolake.cli_datasets import app as datasets_app
 from agrolake.errors import AgrolakeError
+from agrolake.stack.commands import app as stack_app
 
 if TYPE_CHECKING:
     from agrolake.lake import Lake
+    from agrolake.pipeline import RunSummary
 
 app = typer.Typer(
     help="agrolake: a zoned data lake for agricultural digital twins.",
@@ -31,6 +33,7 @@ app.add_typer(datasets_app, name="datasets")
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+app.add_typer(stack_app, name="stack")
 
 
 @app.callback()
@@ -104,6 +107,7 @@ def run(json_output: JsonFlag = False) -> None:
             on_listed=lambda n: progress.update(task, total=n, completed=0),
             on_outcome=lambda _: progress.advance(task),
         )
+    _publish_table_events(lake, summary)
     if json_output:
         _print_json(
             {
@@ -455,11 +459,31 @@ def demo(
     out.print(f"demo: wrote {len(files)} sample files to {folder}")
     uploaded = upload(lake, [folder])
     out.print(f"ingest: {len(uploaded)} files into landing")
-    for line in run_all(lake).lines():
+    summary = run_all(lake)
+    if summary.training is None and lake.settings.train_on_run is not False:
+        # With a tracking server `run` leaves training to the deployment; the demo
+        # ends with a champion on every profile.
+        from agrolake.ml.retrain import retrain_if_needed
+
+        summary.training = retrain_if_needed(lake)
+    for line in summary.lines():
         out.print(line, highlight=False)
+    _publish_table_events(lake, summary)
     status(json_output=False)
     invalid(json_output=False)
     _twin_preview(lake)
+
+
+def _publish_table_events(lake: Lake, summary: RunSummary) -> None:
+    """Services profile: new table versions become Prefect events, as the flows publish
+    them, so triggers (retraining on refined.ml_wine_quality) fire for `run` too."""
+    if not lake.settings.uses_s3 and lake.settings.embedded_tracking:
+        return
+    from etl.events import publish_from_outside_a_flow
+
+    writes = [*summary.trusted.writes, *summary.refined.writes]
+    if published := publish_from_outside_a_flow(writes):
+        err.print(f"events: {published} table versions announced to Prefect", highlight=False)
 
 
 TWIN_PREVIEW = """
