@@ -14,9 +14,11 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from agrolake.cli_datasets import app as datasets_app
-from agrolake.errors import AgrolakeError
+from agrolake.errors import AgrolakeError, StorageUnavailable
+from agrolake.lake.naming import printable
 from agrolake.stack.commands import app as stack_app
 
 if TYPE_CHECKING:
@@ -30,8 +32,17 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(datasets_app, name="datasets")
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+# No markup: file names, reasons and cell values are printed as they are, so a name
+# such as "x[/].csv" or "[link=…]" stays text (styles are given as Text, below).
+out = Console(soft_wrap=True, markup=False)
+err = Console(stderr=True, soft_wrap=True, markup=False)
+
+
+def _say(console: Console, label: str, style: str, text: str) -> None:
+    """``  label text`` with the label styled and the text escaped."""
+    console.print(Text.assemble("  ", (label, style), " ", printable(text)), highlight=False)
+
+
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 app.add_typer(stack_app, name="stack")
 
@@ -81,17 +92,29 @@ def init() -> None:
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to upload to landing.")],
+    follow_symlinks: Annotated[
+        bool, typer.Option(help="Follow links inside folders (they may point outside them).")
+    ] = False,
 ) -> None:
     """Upload files (or every file in folders) into the landing zone."""
-    from agrolake.zones.uploads import files_under, upload
+    from agrolake.errors import UsageError
+    from agrolake.zones.uploads import Skipped, files_under, upload
 
     lake = _lake()
-    total = sum(1 for _ in files_under(paths))
+    total = sum(1 for _ in files_under(paths, follow_symlinks=follow_symlinks))
+    skipped: list[Skipped] = []
     with _progress(True) as progress:
         task = progress.add_task("uploading", total=total)
-        done = upload(lake, paths, on_upload=lambda _: progress.advance(task))
+        done = upload(
+            lake, paths, on_upload=lambda _: progress.advance(task),
+            follow_symlinks=follow_symlinks, skipped=skipped,
+        )  # fmt: skip
     size = sum(u.size for u in done)
     out.print(f"ingest: {len(done)} files ({size / 1e6:.1f} MB) into landing")
+    for item in skipped:
+        _say(err, "not uploaded", "red", f"{item.path}: {item.reason}")
+    if skipped:
+        raise UsageError(f"{len(skipped)} of {total} files were not uploaded (named above)")
 
 
 @app.command()
@@ -122,18 +145,24 @@ def run(json_output: JsonFlag = False) -> None:
         )
         return
     for line in summary.lines():
-        out.print(line, highlight=False)
+        out.print(printable(line), highlight=False)
     for outcome in summary.landing.outcomes:
         if outcome.status == "invalid":
-            out.print(f"  [red]invalid[/] {outcome.landing_key}: {outcome.reason}", highlight=False)
+            _say(out, "invalid", "red", f"{outcome.landing_key}: {outcome.reason}")
         elif outcome.status == "retry":
-            out.print(f"  [yellow]retry later[/] {outcome.landing_key}: {outcome.reason}")
+            _say(out, "retry later", "yellow", f"{outcome.landing_key}: {outcome.reason}")
+    for key in summary.landing.unreadable:
+        _say(out, "skipped", "yellow", f"{key}: a key that cannot be processed; rename it")
     for warning in summary.trusted.warnings:
-        out.print(f"  [yellow]warning[/] {warning}", highlight=False)
+        _say(out, "warning", "yellow", warning)
     for problem in summary.problems:
-        err.print(f"warning: {problem} (declaration not loaded)", highlight=False)
+        err.print(printable(f"warning: {problem} (declaration not loaded)"), highlight=False)
     for ingest_id, reason in summary.trusted.failed.items():
-        out.print(f"  [yellow]retry later[/] {ingest_id}: {reason}", highlight=False)
+        _say(out, "retry later", "yellow", f"{ingest_id}: {reason}")
+    for ingest_id, reason in summary.trusted.given_up.items():
+        _say(out, "failed", "red", f"{ingest_id}: {reason} (`agrolake retry` tries it again)")
+    if summary.stopped:
+        raise StorageUnavailable(summary.stopped)
 
 
 @app.command()
@@ -237,7 +266,7 @@ def query(
     else:
         table = Table(*result.columns)
         for row in result.iter_rows():
-            table.add_row(*("" if v is None else str(v) for v in row))
+            table.add_row(*("" if v is None else printable(str(v)) for v in row))
         out.print(table)
 
 
@@ -305,9 +334,8 @@ def lineage(
         out.print(f"  run {behind['run_id']}: {metrics}", highlight=False)
         out.print(f"  trained on {behind['table']['name']} v{behind['table']['version']}")
         for item in behind["ingests"]:
-            out.print(
-                f"  from {item['original_name']} (ingest {item['ingest_id']})", highlight=False
-            )
+            name = printable(item["original_name"])
+            out.print(f"  from {name} (ingest {item['ingest_id']})", highlight=False)
         return
     if table is not None:
         data = provenance.of_table(lake, table, version)
@@ -318,20 +346,16 @@ def lineage(
         for item in data["inputs"]:
             out.print(f"  reads {item['table']} v{item['version']}", highlight=False)
         for item in data["ingests"]:
-            out.print(
-                f"  from {item['original_name']} (ingest {item['ingest_id']}, {item['raw_key']})",
-                highlight=False,
-            )
+            shown = printable(f"{item['original_name']} (ingest {item['ingest_id']}, ")
+            out.print(f"  from {shown}{printable(str(item['raw_key']))})", highlight=False)
         return
     found = provenance.of_key(lake, key or "")
     if json_output:
         _print_json(found)
         return
     for item in found:
-        out.print(
-            f"{item['original_name']} (ingest {item['ingest_id']}): {item['status']}",
-            highlight=False,
-        )
+        name = printable(item["original_name"])
+        out.print(f"{name} (ingest {item['ingest_id']}): {item['status']}", highlight=False)
         for reached in item["tables"]:
             out.print(f"  → {reached['table']} v{reached['version']}", highlight=False)
 
@@ -373,7 +397,9 @@ def invalid(json_output: JsonFlag = False) -> None:
         return
     table = Table("file", "ingest id", "reason", title="landing-zone/invalid", show_lines=True)
     for row in rows:
-        table.add_row(row["original_name"], row["ingest_id"], row["reason"])
+        table.add_row(
+            printable(row["original_name"]), row["ingest_id"], printable(row["reason"] or "")
+        )
     out.print(table)
 
 
@@ -392,6 +418,26 @@ def replay(
         raise UsageError("give the keys to replay, or --all")
     restored = replay_files(_lake(), None if all_ else list(keys or []))
     out.print(f"replay: {len(restored)} files back in landing; `agrolake run` processes them")
+
+
+@app.command()
+def retry(
+    ingest_ids: Annotated[
+        list[str] | None, typer.Argument(help="Ingest ids trusted gave up on.")
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every ingest trusted gave up on.")] = False,
+) -> None:
+    """Send ingests that failed in trusted back for another try (after a fix)."""
+    from agrolake.errors import UsageError
+
+    if bool(ingest_ids) == all_:
+        raise UsageError("give the ingest ids to retry, or --all (`agrolake status` counts them)")
+    lake = _lake()
+    again = lake.catalog.retry_failed(None if all_ else list(ingest_ids or []))
+    unknown = sorted(set(ingest_ids or []) - set(again))
+    if unknown:
+        raise UsageError(f"not a failed ingest: {', '.join(unknown)}")
+    out.print(f"retry: {len(again)} ingests back in raw; `agrolake run` takes them to trusted")
 
 
 @app.command()
@@ -522,13 +568,14 @@ def main() -> None:
     except AgrolakeError as exc:
         if verbose:
             traceback.print_exc()
-        err.print(f"error: {exc.message}", highlight=False, soft_wrap=True)
+        err.print(f"error: {printable(exc.message)}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except Exception as exc:  # the last net: a user never sees a bare traceback
         if verbose:
             traceback.print_exc()
         err.print(
-            f"error: unexpected {type(exc).__name__}: {exc} (run with --verbose for details)",
+            printable(f"error: unexpected {type(exc).__name__}: {exc}")
+            + " (run with --verbose for details)",
             highlight=False,
             soft_wrap=True,
         )

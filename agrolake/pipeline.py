@@ -23,6 +23,11 @@ class RunSummary:
     training: TrainingResult | None = None
     problems: list[str] = field(default_factory=list)  # declaration files left out
 
+    @property
+    def stopped(self) -> str | None:
+        """Why an outage stopped the run (what was done before it is in the summary)."""
+        return self.landing.stopped or self.trusted.stopped
+
     def lines(self) -> list[str]:
         lines = [self.landing.line(), self.trusted.line(), self.refined.line()]
         return [*lines, self.training.line()] if self.training else lines
@@ -38,11 +43,15 @@ def run_all(
     refined tables whose inputs changed, then (embedded profile) retrain the model
     if its table has a version it was not trained on."""
     landing = process_landing(lake, on_listed=on_listed, on_outcome=on_outcome)
+    if landing.stopped:  # the store or the catalog is out: nothing further can work
+        return RunSummary(landing, TrustedSummary(), RefinedSummary())
     registry = load_registry(lake.settings)
     trusted = process_trusted(lake, registry=registry)
+    problems = [p.line() for p in registry.problems]
+    if trusted.stopped:
+        return RunSummary(landing, trusted, RefinedSummary(), problems=problems)
     refined = process_refined(lake, registry=registry)
     training = retrain_if_needed(lake) if lake.settings.retrain_on_run else None
-    problems = [p.line() for p in registry.problems]
     return RunSummary(landing, trusted, refined, training, problems)
 
 

@@ -11,7 +11,7 @@ from agrolake.lake import open_lake
 from agrolake.pipeline import run_all
 from etl.events import publish_table_versions
 from etl.hooks import NOTIFY, ZONE_TASK
-from etl.report import landing_progress, report, run_main
+from etl.report import landing_progress, report, run_main, stop_if_interrupted
 
 
 @task(name="run-every-zone", **ZONE_TASK)
@@ -21,6 +21,7 @@ def run_every_zone() -> dict[str, object]:
     for line in summary.lines():
         report(line)
     publish_table_versions(summary.trusted.writes + summary.refined.writes)
+    stop_if_interrupted(summary.stopped)
     return {
         "landing": dict(summary.landing.counts),
         "tables": {w.table: w.version for w in summary.trusted.writes + summary.refined.writes},

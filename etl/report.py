@@ -32,10 +32,22 @@ def run_main(flow: Callable[[], Any]) -> None:
         sys.exit(2)
 
 
+def stop_if_interrupted(stopped: str | None) -> None:
+    """After an outage stopped a zone (its summary reported), fail the task: the flow
+    run says why, and the task's retries on transient errors apply."""
+    if stopped:
+        from agrolake.errors import StorageUnavailable
+
+        raise StorageUnavailable(stopped)
+
+
 def report(line: str) -> None:
     from prefect.exceptions import MissingContextError
     from prefect.logging import get_run_logger
 
+    from agrolake.lake.naming import printable
+
+    line = printable(line)  # file names reach these lines: no terminal escapes
     print(line, flush=True)
     with suppress(MissingContextError):  # outside a flow run: stdout is enough
         get_run_logger().info(line)

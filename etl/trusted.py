@@ -9,7 +9,7 @@ from prefect import flow, task
 
 from etl.events import publish_table_versions
 from etl.hooks import NOTIFY, ZONE_TASK
-from etl.report import report, run_main
+from etl.report import report, run_main, stop_if_interrupted
 
 
 @task(name="trust-raw-ingests", **ZONE_TASK)
@@ -21,6 +21,7 @@ def trust_raw_ingests() -> dict[str, int]:
         summary = process_trusted(lake)
     report(summary.line())
     publish_table_versions(summary.writes)
+    stop_if_interrupted(summary.stopped)
     return {w.table: w.version for w in summary.writes}
 
 

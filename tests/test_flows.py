@@ -30,6 +30,8 @@ def test_python_m_etl_modules_move_files_through_the_zones(tmp_path: Path) -> No
         "AGROLAKE_HOME": str(home),
         "PREFECT_HOME": str(tmp_path / "prefect"),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        # A loaded CI machine may need more than the default 20 s to start it.
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
     }
 
     done = subprocess.run(
@@ -78,6 +80,8 @@ def test_api_flows_run_with_python_m_and_fail_in_one_line(tmp_path: Path) -> Non
         "AGROLAKE_WEATHER_START_DATE": "2024-03-01",
         "PREFECT_HOME": str(tmp_path / "prefect"),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        # A loaded CI machine may need more than the default 20 s to start it.
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
     }
     try:
         done = subprocess.run(

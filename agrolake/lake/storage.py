@@ -67,6 +67,12 @@ class ObjectStore:
     def is_s3(self) -> bool:
         return self._settings.uses_s3
 
+    def describe_endpoint(self) -> str:
+        """The S3 endpoint (or AWS's) or the local folder, for messages."""
+        if not self.is_s3:
+            return str(self._settings.lake_folder)
+        return self._settings.s3.endpoint_url or f"AWS S3 ({self._settings.s3.region})"
+
     def describe(self, zone: Zone, key: str = "") -> str:
         """A human address of an object, for messages (never with credentials)."""
         prefix = "s3://" if self.is_s3 else f"{self._settings.lake_folder}/"
@@ -131,9 +137,15 @@ class ObjectStore:
             except ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code", "")
                 if code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
-                    raise StorageError(f"cannot create bucket {bucket}: {code or exc}") from exc
+                    where = self.describe_endpoint()
+                    raise StorageError(
+                        f"cannot create bucket {bucket} at {where}: {code or exc}"
+                    ) from exc
             except BotoCoreError as exc:
-                raise StorageUnavailable(f"cannot create bucket {bucket}: {exc}") from exc
+                where = self.describe_endpoint()
+                raise StorageUnavailable(
+                    f"cannot create bucket {bucket} at {where}: {exc}"
+                ) from exc
         return buckets
 
     # -- objects ---------------------------------------------------------------

@@ -241,8 +241,10 @@ def land_one(
         lake.catalog.forget(claim.ingest_id, lake.worker)
         return Outcome(claim.ingest_id, claim.obj.key, "vanished", reason="no longer in landing")
     except AgrolakeError as exc:
-        if exc.transient:
-            _record_failure(lake, claim, exc.message)
+        if exc.transient:  # an outage, not this file's fault: it is untried, free at once
+            with suppress(AgrolakeError):
+                lake.catalog.record_failure(claim.ingest_id, lake.worker, exc.message)
+                lake.catalog.release([claim.ingest_id], lake.worker)
             raise
         return _retry(lake, claim, exc.message)
     except Exception as exc:  # a bug must not stop the batch: it is this file's reason
@@ -282,7 +284,7 @@ def _land(
     try:
         try:
             sample = read_sample(path, name)
-            dataset = recognise(sample, name, datasets())
+            dataset = recognise(sample, name, datasets(), settings.max_new_columns)
         except FileRejected as rejection:
             return _reject(lake, claim, rejection, sha256=sha256)
         except Exception as exc:  # untrusted bytes: a parser bug must not stop the batch

@@ -495,6 +495,30 @@ class Catalog:
         with translated_errors(self.url, "count"), self.engine.connect() as conn:
             return {dataset: n for dataset, n in conn.execute(query)}
 
+    def stage_counts(self) -> dict[str, dict[str, int]]:
+        """Per stage: files or ingests claimed by a live worker now, waiting for one (a
+        lease run out, a retry pending), failed for good; for ``agrolake status``."""
+        now = utcnow()
+        live = case((ingests.c.lease_until > now, 1), else_=0)
+        query = (
+            select(ingests.c.status, live.label("live"), func.count())
+            .where(ingests.c.status.in_([CLAIMED, RAW, FAILED]))
+            .group_by(ingests.c.status, live)
+        )
+        with translated_errors(self.url, "count"), self.engine.connect() as conn:
+            counts = {(Status(status), bool(alive)): n for status, alive, n in conn.execute(query)}
+        return {
+            "landing": {
+                "claimed": counts.get((CLAIMED, True), 0),
+                "waiting": counts.get((CLAIMED, False), 0),
+            },
+            "trusted": {
+                "claimed": counts.get((RAW, True), 0),
+                "waiting": counts.get((RAW, False), 0),
+                "failed": counts.get((FAILED, False), 0) + counts.get((FAILED, True), 0),
+            },
+        }
+
     def count_by_status(self) -> dict[str, int]:
         query = select(ingests.c.status, func.count()).group_by(ingests.c.status)
         with translated_errors(self.url, "count"), self.engine.connect() as conn:
