@@ -136,6 +136,11 @@ class Settings(BaseSettings):
         description="For `agrolake mlflow-server`: where it stores artifacts. Default: "
         "s3://<bucket_mlflow>/ with S3 storage, else a folder under the home.",
     )
+    serve_strict: bool = Field(
+        False,
+        description="`agrolake serve` refuses extra columns and values that are not plain "
+        'numbers ("3.3", true), which `mlflow models serve` drops or casts.',
+    )
     train_on_run: bool | None = Field(
         None,
         description="Whether `agrolake run` retrains the model when its table changed. "

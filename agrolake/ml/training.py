@@ -171,10 +171,7 @@ def _log_onnx(model: Any, features: int) -> None:
     import mlflow
 
     try:
-        from skl2onnx import to_onnx
-        from skl2onnx.common.data_types import FloatTensorType
-
-        onnx_model = to_onnx(model, initial_types=[("input", FloatTensorType([None, features]))])
+        onnx_model = _to_onnx(model, features)
     except Exception as exc:  # skl2onnx raises many types for unsupported estimators
         mlflow.set_tag("agrolake.onnx", f"unavailable: {type(exc).__name__}")
         return
@@ -185,3 +182,22 @@ def _log_onnx(model: Any, features: int) -> None:
         (Path(folder) / "features.json").write_text(json.dumps(list(FEATURES)))
         mlflow.log_artifact(str(Path(folder) / "features.json"), artifact_path="onnx")
     mlflow.set_tag("agrolake.onnx", "onnx/model.onnx")
+
+
+def _to_onnx(model: Any, features: int) -> Any:
+    """The export in double precision where onnxruntime runs it (linear models: the same
+    predictions as scikit-learn to 1e-15, and values beyond float32 stay finite, as in
+    MLflow), else in float32 (tree ensembles: scikit-learn's trees compute in float32)."""
+    import onnxruntime as ort
+    from skl2onnx import to_onnx
+    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
+
+    single = to_onnx(model, initial_types=[("input", FloatTensorType([None, features]))])
+    if any(node.op_type.startswith("TreeEnsemble") for node in single.graph.node):
+        return single  # onnxruntime has no double kernel for trees (and converting is slow)
+    try:
+        double = to_onnx(model, initial_types=[("input", DoubleTensorType([None, features]))])
+        ort.InferenceSession(double.SerializeToString(), providers=["CPUExecutionProvider"])
+    except Exception:  # another operator without a double kernel
+        return single
+    return double
