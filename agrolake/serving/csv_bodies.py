@@ -142,9 +142,9 @@ def _number(cell: str, strict: bool) -> float:
     lowered = token.lower()
     if lowered in ("true", "false"):
         if strict:
-            raise CastError(f"{token!r} (strict mode takes numbers)", strict_only=True)
+            raise CastError(f"{token!r} is not a number (strict mode)", strict_only=True)
         return 1.0 if lowered == "true" else 0.0
     unsigned = lowered.lstrip("+-")
     if unsigned in _INFINITY and len(lowered) - len(unsigned) <= 1:
         return -math.inf if lowered.startswith("-") else math.inf
-    raise CastError(f"{cell[:40]!r}, which is not a number")
+    raise CastError(f"{cell[:40]!r} is not a number")

@@ -11,6 +11,7 @@ score nothing). Missing values stay NaN for the model to refuse.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -36,6 +37,17 @@ def json_kind(value: Any) -> str:
     return "array" if isinstance(value, list) else "object"
 
 
+class CastError(Exception):
+    """A value that cannot become a double; the message says what it was.
+
+    ``strict_only``: MLflow would have cast it; only strict mode refuses it.
+    """
+
+    def __init__(self, what: str, *, strict_only: bool = False) -> None:
+        super().__init__(what)
+        self.strict_only = strict_only
+
+
 def cast_value(value: Any, *, strict: bool) -> float:
     """One JSON value as a double, as pandas' ``astype(float64)`` casts it in MLflow:
     numbers, booleans (1/0) and numeric strings (Python's ``float``); ``null`` is NaN.
@@ -47,30 +59,20 @@ def cast_value(value: Any, *, strict: bool) -> float:
         try:
             return float(value)
         except OverflowError:
-            raise CastError("a number too large for a double") from None
+            raise CastError(f"{str(value)[:20]}… is beyond a double's range") from None
     if value is None:
         return math.nan
     if strict and kind in (bool, str):
-        raise CastError(f"a JSON {json_kind(value)} (strict mode takes numbers)", strict_only=True)
+        shown = repr(value)[:40] if kind is str else json.dumps(value)
+        raise CastError(f"{shown} is not a JSON number (strict mode)", strict_only=True)
     if kind is bool:
         return 1.0 if value else 0.0
     if kind is str:
         try:
             return float(value)
         except ValueError:
-            raise CastError(f"{value[:40]!r}, which is not a number") from None
-    raise CastError(f"a JSON {json_kind(value)}, which is not a number")
-
-
-class CastError(Exception):
-    """A value that cannot become a double; the message says what it was.
-
-    ``strict_only``: MLflow would have cast it; only strict mode refuses it.
-    """
-
-    def __init__(self, what: str, *, strict_only: bool = False) -> None:
-        super().__init__(what)
-        self.strict_only = strict_only
+            raise CastError(f"{value[:40]!r} is not a number") from None
+    raise CastError(f"a JSON {json_kind(value)} is not a number")
 
 
 def cast_column(cells: Sequence[Any], name: str, *, strict: bool) -> NDArray[np.float64]:
@@ -92,7 +94,7 @@ def cast_column(cells: Sequence[Any], name: str, *, strict: bool) -> NDArray[np.
 def cast_refusal(row: int, name: str, error: CastError) -> InvalidRequest:
     """The refusal of a value: ``BAD_REQUEST`` as MLflow's cast; strict-only refusals are
     ``INVALID_PARAMETER_VALUE`` (the value does not fit the signature as given)."""
-    message = f"row {row}, column {name!r}: cannot cast {error} to a double"
+    message = f"row {row}, column {name!r}: {error}"
     return invalid(message) if error.strict_only else bad(message)
 
 
