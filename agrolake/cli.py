@@ -1,4 +1,9 @@
-"""The ``agrolake`` command line: one line per failure, ``--json`` for machines."""
+"""The ``agrolake`` command line: one line per failure, ``--json`` for machines.
+
+It behaves like the Click tools users know: ``--version``, shell completion
+(``--install-completion``), value names in help (``PATH``, ``TEXT``), one ``error:``
+line with Click's suggestion for a mistyped command or option.
+"""
 
 from __future__ import annotations
 
@@ -6,34 +11,129 @@ import json
 import sys
 import traceback
 from datetime import date
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from enum import Enum
+from pathlib import Path, PurePath
+from typing import TYPE_CHECKING, Annotated, Any, get_args, get_origin
 
-import click
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from agrolake.errors import AgrolakeError
+from agrolake.terminal import (
+    counting_bar,
+    err,
+    error_line,
+    landing_bar,
+    progress_bar,
+    show_library_warnings,
+    warn_unknown_settings,
+)
 
 if TYPE_CHECKING:
     from agrolake.lake import Lake
+
+# --------------------------------------------------------------------------- conventions
+# Typer 0.29 prints Python types in help (<bool>, <list[Path]>) and has no switch for
+# Click's value names, which every other Click tool shows: each parameter of each
+# command is given a class that names its value the Click way.
+_VALUE_NAMES: dict[Any, str] = {str: "TEXT", int: "INTEGER", float: "FLOAT", bool: "BOOLEAN"}
+
+
+def _value_name(param: Any) -> str:
+    """Click's name of a parameter's value (PATH, TEXT, INTEGER, [a|b]); none for a flag."""
+    if getattr(param, "is_flag", False):
+        return ""
+    described = param.type_descriptor
+    if described.is_choice and described.choices:
+        values = (c.value if isinstance(c, Enum) else c for c in described.choices)
+        return "[" + "|".join(map(str, values)) + "]"
+    annotation = described.annotation
+    if get_origin(annotation) is list:
+        [annotation] = get_args(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, PurePath):
+        return "PATH"
+    return _VALUE_NAMES.get(annotation, getattr(annotation, "__name__", "VALUE").upper())
+
+
+class _ClickOption(TyperOption):
+    def display_type(self, ctx: Any) -> str:
+        return _value_name(self)
+
+    def display_type_rich(self, ctx: Any) -> str:
+        return _value_name(self)
+
+
+class _ClickArgument(TyperArgument):
+    def display_type(self, ctx: Any) -> str:
+        return _value_name(self)
+
+    def display_type_rich(self, ctx: Any) -> str:
+        return _value_name(self)
+
+    def _usage_display_name(self) -> str:  # Click's usage: PATHS..., [KEY]
+        name = self.display_name_raw if self.required else f"[{self.display_name_raw}]"
+        return f"{name}..." if self.nargs != 1 else name
+
+
+def _click_style(params: list[Any]) -> list[Any]:
+    for param in params:
+        if type(param) is TyperOption:
+            param.__class__ = _ClickOption
+        elif type(param) is TyperArgument:
+            param.__class__ = _ClickArgument
+            param.metavar = param.metavar or (param.name or "value").upper()
+    return params
+
+
+class _ClickCommand(TyperCommand):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _click_style(super().get_params(ctx))
+
+
+class _ClickGroup(TyperGroup):
+    """agrolake's group: its commands (and sub-groups) answer help the Click way."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _click_style(super().get_params(ctx))
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if type(command) is TyperCommand:
+            command.__class__ = _ClickCommand
+        elif type(command) is TyperGroup:
+            command.__class__ = _ClickGroup
+        return command
+
 
 app = typer.Typer(
     help="agrolake: a zoned data lake for agricultural digital twins.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    cls=_ClickGroup,
 )
 out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        out.print(f"agrolake {version('agrolake')}", highlight=False)
+        raise typer.Exit()
 
 
 @app.callback()
 def _options(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show tracebacks.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """Global options (read again by main() to decide on tracebacks)."""
 
@@ -45,18 +145,6 @@ def _lake() -> Lake:
     lake = Lake.from_env()
     lake.init()
     return lake
-
-
-def _progress(enabled: bool) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        disable=not enabled or not err.is_terminal,
-        transient=True,
-    )
 
 
 def _print_json(data: Any) -> None:
@@ -82,9 +170,8 @@ def ingest(
 
     lake = _lake()
     total = sum(1 for _ in files_under(paths))
-    with _progress(True) as progress:
-        task = progress.add_task("uploading", total=total)
-        done = upload(lake, paths, on_upload=lambda _: progress.advance(task))
+    with counting_bar("uploading", total) as advance:
+        done = upload(lake, paths, on_upload=lambda _: advance())
     size = sum(u.size for u in done)
     out.print(f"ingest: {len(done)} files ({size / 1e6:.1f} MB) into landing")
 
@@ -95,13 +182,8 @@ def run(json_output: JsonFlag = False) -> None:
     from agrolake.pipeline import run_all
 
     lake = _lake()
-    with _progress(not json_output) as progress:
-        task = progress.add_task("landing", total=None)
-        summary = run_all(
-            lake,
-            on_listed=lambda n: progress.update(task, total=n, completed=0),
-            on_outcome=lambda _: progress.advance(task),
-        )
+    with landing_bar(enabled=not json_output) as landing:
+        summary = run_all(lake, on_listed=landing.on_listed, on_outcome=landing.on_outcome)
     if json_output:
         _print_json(
             {
@@ -149,8 +231,13 @@ def fetch(
     if source not in fetchers:
         raise UsageError(f"fetch takes weather or ndvi, not {source!r}")
     lake = _lake()
-    summary = fetchers[source](lake, since=_day(since, "--since"), until=_day(until, "--until"))
-    ran = run_all(lake) if run_lake and summary.landed else None
+    first, last = _day(since, "--since"), _day(until, "--until")
+    with progress_bar(f"fetching {source}", enabled=not json_output) as on_progress:
+        summary = fetchers[source](lake, since=first, until=last, on_progress=on_progress)
+    ran = None
+    if run_lake and summary.landed:
+        with landing_bar(enabled=not json_output) as landing:
+            ran = run_all(lake, on_listed=landing.on_listed, on_outcome=landing.on_outcome)
     if json_output:
         _print_json(
             {
@@ -249,7 +336,11 @@ def train(
     from agrolake.ml.training import train_wine_quality
 
     params = {k: v for k, v in (("alpha", alpha), ("l1_ratio", l1_ratio)) if v is not None}
-    result = train_wine_quality(_lake(), estimator=estimator, params=params, version=version)
+    lake = _lake()
+    with progress_bar("training", enabled=not json_output) as on_progress:
+        result = train_wine_quality(
+            lake, estimator=estimator, params=params, version=version, on_progress=on_progress
+        )
     if json_output:
         _print_json(
             {
@@ -393,13 +484,22 @@ def serve(
     ] = "wine-quality@champion",
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 5001,
+    strict: Annotated[
+        bool | None,
+        typer.Option(
+            "--strict/--no-strict",
+            help="Refuse extra columns and values MLflow would cast (default: "
+            "AGROLAKE_SERVE_STRICT, off).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve a registered model on MLflow's scoring protocol (POST /invocations), lean."""
     from agrolake.lake.settings import load_settings
     from agrolake.serving import serve as run_serving
 
-    err.print(f"serve: {model} on http://{host}:{port}/invocations")
-    run_serving(load_settings(), model=model, host=host, port=port)
+    err.print(f"serve: {model} on http://{host}:{port}/invocations", highlight=False)
+    run_serving(load_settings(), model=model, host=host, port=port, strict=strict)
 
 
 @app.command("mlflow-server")
@@ -480,28 +580,45 @@ def _twin_preview(lake: Lake) -> None:
     out.print(table)
 
 
+@app.command("config")
+def config(json_output: JsonFlag = False) -> None:
+    """Every setting in force and where it came from (default, .env, environment)."""
+    from agrolake.lake.settings_sources import settings_in_force
+
+    found = settings_in_force()
+    if json_output:
+        _print_json([setting.as_dict() for setting in found])
+        return
+    table = Table("setting", "value", "from", title="agrolake settings (secrets masked)")
+    for setting in found:
+        value = "" if setting.value is None else str(setting.value)
+        table.add_row(setting.variable, value, setting.source)
+    out.print(table)
+
+
 def main() -> None:
     """Entry point: agrolake errors become one line and a non-zero exit."""
     verbose = any(arg in ("--verbose", "-v") for arg in sys.argv[1:])
+    show_library_warnings()
+    warn_unknown_settings()
     try:
-        app(standalone_mode=False)
-    except click.exceptions.Abort:
-        err.print("aborted")
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
+        code = app(standalone_mode=False)
+    except typer.TyperException as exc:  # a usage mistake: Click's message and suggestion
+        context = getattr(exc, "ctx", None)
+        hint = f" (see '{context.command_path} --help')" if context is not None else ""
+        error_line(f"{exc.format_message()}{hint}")
         sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        error_line("aborted")
+        sys.exit(130)
     except AgrolakeError as exc:
         if verbose:
             traceback.print_exc()
-        err.print(f"error: {exc.message}", highlight=False, soft_wrap=True)
+        error_line(exc.message)
         sys.exit(1)
     except Exception as exc:  # the last net: a user never sees a bare traceback
         if verbose:
             traceback.print_exc()
-        err.print(
-            f"error: unexpected {type(exc).__name__}: {exc} (run with --verbose for details)",
-            highlight=False,
-            soft_wrap=True,
-        )
+        error_line(f"{type(exc).__name__}: {exc} (a bug; run with --verbose for details)")
         sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)

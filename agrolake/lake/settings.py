@@ -110,6 +110,12 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the catalog: default SQLite under the home; "
         "postgresql+psycopg://user:password@host/db in production.",
     )
+    catalog_lock_timeout_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="How long a command waits for the SQLite catalog while another agrolake "
+        "process writes to it (it says so after 2 s), before it gives up with an error.",
+    )
     max_file_mb: float = Field(
         512.0, gt=0, description="Landing files larger than this are rejected unread."
     )

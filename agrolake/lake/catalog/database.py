@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +16,9 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlche
 from agrolake.errors import CatalogError, CatalogUnavailable, ConfigError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+#: SQLite's own busy wait per attempt; past it the wait is announced and retried.
+_LOCK_ATTEMPT_SECONDS = 2.0
+log = logging.getLogger("agrolake.catalog")
 
 
 def head_revision() -> str:
@@ -30,8 +35,13 @@ def safe_url(url: str) -> str:
         return "<unparsable catalog URL>"
 
 
-def create_catalog_engine(url: str) -> Engine:
-    """An engine tuned for many short transactions from several processes."""
+def create_catalog_engine(url: str, *, lock_timeout: float = 60.0) -> Engine:
+    """An engine tuned for many short transactions from several processes.
+
+    On SQLite a transaction waits up to ``lock_timeout`` seconds for another process's
+    write lock, says so (a warning of ``agrolake.catalog``) after two, then gives up
+    with :class:`CatalogUnavailable`.
+    """
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -39,10 +49,14 @@ def create_catalog_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        # Several landing processes share one SQLite file: wait for the lock, not fail.
-        engine = create_engine(url, connect_args={"timeout": 60})
+        # Several landing processes share one SQLite file: wait for the lock, not fail;
+        # SQLite waits in short attempts so that a long wait is announced, and bounded.
+        attempt = min(_LOCK_ATTEMPT_SECONDS, lock_timeout)
+        engine = create_engine(url, connect_args={"timeout": attempt})
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+        event.listen(
+            engine, "begin", lambda conn: _sqlite_begin(conn, parsed.database or url, lock_timeout)
+        )
         return engine
     try:
         return create_engine(url, pool_pre_ping=True)
@@ -60,8 +74,31 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+def _sqlite_begin(conn: Connection, database: str, lock_timeout: float) -> None:
+    started = time.monotonic()
+    announced = False
+    while True:
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        except OperationalError as exc:
+            if "locked" not in str(exc.orig):
+                raise
+            waited = time.monotonic() - started
+            if waited >= lock_timeout:
+                raise CatalogUnavailable(
+                    f"the catalog {database} stayed locked by another agrolake process for "
+                    f"{waited:.0f} s; try again when it is done "
+                    "(AGROLAKE_CATALOG_LOCK_TIMEOUT_SECONDS sets the wait)"
+                ) from exc
+            if not announced:
+                log.warning(
+                    "waiting for the catalog %s: another agrolake process holds its write "
+                    "lock (giving up after %.0f s)",
+                    database,
+                    lock_timeout,
+                )
+                announced = True
 
 
 @contextmanager
