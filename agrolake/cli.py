@@ -602,7 +602,7 @@ def main() -> None:
     show_library_warnings()
     warn_unknown_settings()
     try:
-        code = app(standalone_mode=False)
+        code = app(prog_name="agrolake", standalone_mode=False)
     except typer.TyperException as exc:  # a usage mistake: Click's message and suggestion
         context = getattr(exc, "ctx", None)
         hint = f" (see '{context.command_path} --help')" if context is not None else ""

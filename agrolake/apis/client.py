@@ -92,6 +92,8 @@ class ApiClient:
         except ApiUnavailable as exc:
             tried = f"{attempts} attempts" if attempts > 1 else "1 attempt"
             raise ApiUnavailable(f"{what}: {exc.message} ({tried})") from exc
+        except ApiUnreachable as exc:
+            raise ApiUnreachable(f"{what}: {exc.message}") from exc
         except ApiError as exc:
             raise ApiError(f"{what}: {exc.message}") from exc
         raise AssertionError("unreachable: tenacity returns or raises")  # pragma: no cover

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,8 +15,8 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlche
 from agrolake.errors import CatalogError, CatalogUnavailable, ConfigError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-#: SQLite's own busy wait per attempt; past it the wait is announced and retried.
-_LOCK_ATTEMPT_SECONDS = 2.0
+#: How long a transaction waits for SQLite's write lock before it says it is waiting.
+_FIRST_WAIT_SECONDS = 1.0
 log = logging.getLogger("agrolake.catalog")
 
 
@@ -39,7 +38,7 @@ def create_catalog_engine(url: str, *, lock_timeout: float = 60.0) -> Engine:
     """An engine tuned for many short transactions from several processes.
 
     On SQLite a transaction waits up to ``lock_timeout`` seconds for another process's
-    write lock, says so (a warning of ``agrolake.catalog``) after two, then gives up
+    write lock, says so (a warning of ``agrolake.catalog``) after one, then gives up
     with :class:`CatalogUnavailable`.
     """
     try:
@@ -50,9 +49,8 @@ def create_catalog_engine(url: str, *, lock_timeout: float = 60.0) -> Engine:
         if parsed.database:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         # Several landing processes share one SQLite file: wait for the lock, not fail;
-        # SQLite waits in short attempts so that a long wait is announced, and bounded.
-        attempt = min(_LOCK_ATTEMPT_SECONDS, lock_timeout)
-        engine = create_engine(url, connect_args={"timeout": attempt})
+        # a long wait is announced, and bounded (see _sqlite_begin).
+        engine = create_engine(url, connect_args={"timeout": lock_timeout})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(
             engine, "begin", lambda conn: _sqlite_begin(conn, parsed.database or url, lock_timeout)
@@ -75,30 +73,32 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Connection, database: str, lock_timeout: float) -> None:
-    started = time.monotonic()
-    announced = False
-    while True:
-        try:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-            return
-        except OperationalError as exc:
-            if "locked" not in str(exc.orig):
-                raise
-            waited = time.monotonic() - started
-            if waited >= lock_timeout:
-                raise CatalogUnavailable(
-                    f"the catalog {database} stayed locked by another agrolake process for "
-                    f"{waited:.0f} s; try again when it is done "
-                    "(AGROLAKE_CATALOG_LOCK_TIMEOUT_SECONDS sets the wait)"
-                ) from exc
-            if not announced:
-                log.warning(
-                    "waiting for the catalog %s: another agrolake process holds its write "
-                    "lock (giving up after %.0f s)",
-                    database,
-                    lock_timeout,
-                )
-                announced = True
+    """BEGIN IMMEDIATE (the write lock up front); a short wait first, then, announced, the
+    rest of ``lock_timeout``; then :class:`CatalogUnavailable`."""
+    first = min(_FIRST_WAIT_SECONDS, lock_timeout)
+    try:
+        for wait in (first, lock_timeout - first):
+            conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(wait * 1000)}")
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except OperationalError as exc:
+                if "locked" not in str(exc.orig):
+                    raise
+                if wait == first and lock_timeout > first:
+                    log.warning(
+                        "waiting for the catalog %s: another agrolake process holds its "
+                        "write lock (giving up after %g s)",
+                        database,
+                        lock_timeout,
+                    )
+        raise CatalogUnavailable(
+            f"the catalog {database} stayed locked by another agrolake process for "
+            f"{lock_timeout:g} s; try again when it is done "
+            "(AGROLAKE_CATALOG_LOCK_TIMEOUT_SECONDS sets the wait)"
+        )
+    finally:
+        conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(lock_timeout * 1000)}")
 
 
 @contextmanager
