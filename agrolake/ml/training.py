@@ -144,10 +144,12 @@ def _metrics(predicted: Any, actual: Any) -> dict[str, float]:
 
 
 def _dataset(data: TrainingData) -> Any:
-    from mlflow.data.delta_dataset_source import DeltaDatasetSource
     from mlflow.data.pandas_dataset import from_pandas
 
-    source = DeltaDatasetSource(path=data.uri, delta_table_version=data.version)
+    from agrolake.ml.dataset_source import LakeDeltaSource
+
+    # Loadable again with mlflow.data.get_source(...).load(), without Spark.
+    source = LakeDeltaSource(data.uri, data.version, data.table.sql_name)
     frame = data.frame[[*FEATURES, TARGET]]
     return from_pandas(frame, source=source, targets=TARGET, name=data.table.sql_name)
 
