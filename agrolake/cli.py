@@ -11,15 +11,14 @@ import json
 import sys
 import traceback
 from datetime import date
-from enum import Enum
-from pathlib import Path, PurePath
-from typing import TYPE_CHECKING, Annotated, Any, get_args, get_origin
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
+from agrolake.click_style import ClickStyleGroup
 from agrolake.errors import AgrolakeError
 from agrolake.terminal import (
     counting_bar,
@@ -34,84 +33,11 @@ from agrolake.terminal import (
 if TYPE_CHECKING:
     from agrolake.lake import Lake
 
-# --------------------------------------------------------------------------- conventions
-# Typer 0.29 prints Python types in help (<bool>, <list[Path]>) and has no switch for
-# Click's value names, which every other Click tool shows: each parameter of each
-# command is given a class that names its value the Click way.
-_VALUE_NAMES: dict[Any, str] = {str: "TEXT", int: "INTEGER", float: "FLOAT", bool: "BOOLEAN"}
-
-
-def _value_name(param: Any) -> str:
-    """Click's name of a parameter's value (PATH, TEXT, INTEGER, [a|b]); none for a flag."""
-    if getattr(param, "is_flag", False):
-        return ""
-    described = param.type_descriptor
-    if described.is_choice and described.choices:
-        values = (c.value if isinstance(c, Enum) else c for c in described.choices)
-        return "[" + "|".join(map(str, values)) + "]"
-    annotation = described.annotation
-    if get_origin(annotation) is list:
-        [annotation] = get_args(annotation)
-    if isinstance(annotation, type) and issubclass(annotation, PurePath):
-        return "PATH"
-    return _VALUE_NAMES.get(annotation, getattr(annotation, "__name__", "VALUE").upper())
-
-
-class _ClickOption(TyperOption):
-    def display_type(self, ctx: Any) -> str:
-        return _value_name(self)
-
-    def display_type_rich(self, ctx: Any) -> str:
-        return _value_name(self)
-
-
-class _ClickArgument(TyperArgument):
-    def display_type(self, ctx: Any) -> str:
-        return _value_name(self)
-
-    def display_type_rich(self, ctx: Any) -> str:
-        return _value_name(self)
-
-    def _usage_display_name(self) -> str:  # Click's usage: PATHS..., [KEY]
-        name = self.display_name_raw if self.required else f"[{self.display_name_raw}]"
-        return f"{name}..." if self.nargs != 1 else name
-
-
-def _click_style(params: list[Any]) -> list[Any]:
-    for param in params:
-        if type(param) is TyperOption:
-            param.__class__ = _ClickOption
-        elif type(param) is TyperArgument:
-            param.__class__ = _ClickArgument
-            param.metavar = param.metavar or (param.name or "value").upper()
-    return params
-
-
-class _ClickCommand(TyperCommand):
-    def get_params(self, ctx: Any) -> list[Any]:
-        return _click_style(super().get_params(ctx))
-
-
-class _ClickGroup(TyperGroup):
-    """agrolake's group: its commands (and sub-groups) answer help the Click way."""
-
-    def get_params(self, ctx: Any) -> list[Any]:
-        return _click_style(super().get_params(ctx))
-
-    def get_command(self, ctx: Any, cmd_name: str) -> Any:
-        command = super().get_command(ctx, cmd_name)
-        if type(command) is TyperCommand:
-            command.__class__ = _ClickCommand
-        elif type(command) is TyperGroup:
-            command.__class__ = _ClickGroup
-        return command
-
-
 app = typer.Typer(
     help="agrolake: a zoned data lake for agricultural digital twins.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    cls=_ClickGroup,
+    cls=ClickStyleGroup,
 )
 out = Console(soft_wrap=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]

@@ -49,7 +49,8 @@ def _create_embedded_store(settings: Settings) -> None:
         return
     from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
-    store = SqlAlchemyStore(settings.tracking_uri, settings.artifacts_folder.as_uri())
+    root = settings.artifacts_folder.as_uri()
+    store = SqlAlchemyStore(settings.tracking_uri, root)  # type: ignore[no-untyped-call]
     store.engine.dispose()
 
 

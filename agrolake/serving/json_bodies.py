@@ -162,16 +162,25 @@ def _records(value: Any, features: Sequence[str], strict: bool) -> Matrix:
     return _from_records(value, features, strict, where)
 
 
+def _fast_records(records: list[dict[str, Any]], features: Sequence[str]) -> Matrix | None:
+    """The matrix when every record has exactly the model's columns, all JSON numbers."""
+    wanted = set(features)
+    if not all(len(r) == len(wanted) and wanted.issuperset(r) for r in records):
+        return None
+    rows = [[r[f] for f in features] for r in records]
+    if not all(_numbers(row) for row in rows):
+        return None
+    try:
+        return np.array(rows, dtype=np.float64)
+    except OverflowError:
+        return None  # an integer beyond a double: the column by column path names it
+
+
 def _from_records(records: list[dict[str, Any]], features: Sequence[str], strict: bool,
                   where: str) -> Matrix:  # fmt: skip
+    if (fast := _fast_records(records, features)) is not None:
+        return fast
     wanted = set(features)
-    if all(len(r) == len(wanted) and wanted.issuperset(r) for r in records):
-        rows = [[r[f] for f in features] for r in records]
-        if all(_numbers(row) for row in rows):
-            try:
-                return np.array(rows, dtype=np.float64)
-            except OverflowError:
-                pass
     names = list(dict.fromkeys(key for record in records for key in record))
     cast = {
         name: cast_column([r.get(name) for r in records], name, strict=strict)
@@ -217,14 +226,9 @@ def _cells(cells: list[Any], name: str, strict: bool, where: str) -> NDArray[np.
 
 def _instances(records: list[dict[str, Any]], features: Sequence[str], strict: bool) -> Matrix:
     where = "instances"
+    if (fast := _fast_records(records, features)) is not None:
+        return fast
     wanted = set(features)
-    if all(len(r) == len(wanted) and wanted.issuperset(r) for r in records):
-        rows = [[r[f] for f in features] for r in records]
-        if all(_numbers(row) for row in rows):
-            try:
-                return np.array(rows, dtype=np.float64)
-            except OverflowError:
-                pass
     gathered: dict[str, list[Any]] = {}
     for record in records:
         for name, cell in record.items():
