@@ -1,4 +1,9 @@
-"""The ``agrolake`` command line: one line per failure, ``--json`` for machines."""
+"""The ``agrolake`` command line: one line per failure, ``--json`` for machines.
+
+It behaves like the Click tools users know: ``--version``, shell completion
+(``--install-completion``), value names in help (``PATH``, ``TEXT``), one ``error:``
+line with Click's suggestion for a mistyped command or option.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +14,25 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import click
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
 from agrolake.cli_datasets import app as datasets_app
+from agrolake.click_style import ClickStyleGroup
 from agrolake.errors import AgrolakeError, StorageUnavailable
 from agrolake.lake.naming import printable
 from agrolake.stack.commands import app as stack_app
+from agrolake.terminal import (
+    counting_bar,
+    err,
+    error_line,
+    landing_bar,
+    progress_bar,
+    show_library_warnings,
+    warn_unknown_settings,
+)
 
 if TYPE_CHECKING:
     from agrolake.lake import Lake
@@ -29,13 +42,12 @@ app = typer.Typer(
     help="agrolake: a zoned data lake for agricultural digital twins.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    cls=ClickStyleGroup,
 )
 app.add_typer(datasets_app, name="datasets")
 # No markup: file names, reasons and cell values are printed as they are, so a name
 # such as "x[/].csv" or "[link=…]" stays text (styles are given as Text, below).
 out = Console(soft_wrap=True, markup=False)
-err = Console(stderr=True, soft_wrap=True, markup=False)
 
 
 def _say(console: Console, label: str, style: str, text: str) -> None:
@@ -47,9 +59,23 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable J
 app.add_typer(stack_app, name="stack")
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        out.print(f"agrolake {version('agrolake')}", highlight=False)
+        raise typer.Exit()
+
+
 @app.callback()
 def _options(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show tracebacks.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """Global options (read again by main() to decide on tracebacks)."""
 
@@ -61,18 +87,6 @@ def _lake() -> Lake:
     lake = Lake.from_env()
     lake.init()
     return lake
-
-
-def _progress(enabled: bool) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        disable=not enabled or not err.is_terminal,
-        transient=True,
-    )
 
 
 def _print_json(data: Any) -> None:
@@ -103,10 +117,9 @@ def ingest(
     lake = _lake()
     total = sum(1 for _ in files_under(paths, follow_symlinks=follow_symlinks))
     skipped: list[Skipped] = []
-    with _progress(True) as progress:
-        task = progress.add_task("uploading", total=total)
+    with counting_bar("uploading", total) as advance:
         done = upload(
-            lake, paths, on_upload=lambda _: progress.advance(task),
+            lake, paths, on_upload=lambda _: advance(),
             follow_symlinks=follow_symlinks, skipped=skipped,
         )  # fmt: skip
     size = sum(u.size for u in done)
@@ -123,13 +136,8 @@ def run(json_output: JsonFlag = False) -> None:
     from agrolake.pipeline import run_all
 
     lake = _lake()
-    with _progress(not json_output) as progress:
-        task = progress.add_task("landing", total=None)
-        summary = run_all(
-            lake,
-            on_listed=lambda n: progress.update(task, total=n, completed=0),
-            on_outcome=lambda _: progress.advance(task),
-        )
+    with landing_bar(enabled=not json_output) as landing:
+        summary = run_all(lake, on_listed=landing.on_listed, on_outcome=landing.on_outcome)
     _publish_table_events(lake, summary)
     if json_output:
         _print_json(
@@ -186,8 +194,13 @@ def fetch(
     if source not in fetchers:
         raise UsageError(f"fetch takes weather or ndvi, not {source!r}")
     lake = _lake()
-    summary = fetchers[source](lake, since=_day(since, "--since"), until=_day(until, "--until"))
-    ran = run_all(lake) if run_lake and summary.landed else None
+    first, last = _day(since, "--since"), _day(until, "--until")
+    with progress_bar(f"fetching {source}", enabled=not json_output) as on_progress:
+        summary = fetchers[source](lake, since=first, until=last, on_progress=on_progress)
+    ran = None
+    if run_lake and summary.landed:
+        with landing_bar(enabled=not json_output) as landing:
+            ran = run_all(lake, on_listed=landing.on_listed, on_outcome=landing.on_outcome)
     if json_output:
         _print_json(
             {
@@ -207,7 +220,7 @@ def fetch(
             out.print(line, highlight=False)
     if failure := summary.failure():
         for reason in list(summary.failed.values())[1:]:
-            err.print(f"  failed: {reason}", highlight=False, soft_wrap=True)
+            err.print(printable(f"  failed: {reason}"), highlight=False, soft_wrap=True)
         raise failure
 
 
@@ -286,7 +299,11 @@ def train(
     from agrolake.ml.training import train_wine_quality
 
     params = {k: v for k, v in (("alpha", alpha), ("l1_ratio", l1_ratio)) if v is not None}
-    result = train_wine_quality(_lake(), estimator=estimator, params=params, version=version)
+    lake = _lake()
+    with progress_bar("training", enabled=not json_output) as on_progress:
+        result = train_wine_quality(
+            lake, estimator=estimator, params=params, version=version, on_progress=on_progress
+        )
     if json_output:
         _print_json(
             {
@@ -447,13 +464,22 @@ def serve(
     ] = "wine-quality@champion",
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 5001,
+    strict: Annotated[
+        bool | None,
+        typer.Option(
+            "--strict/--no-strict",
+            help="Refuse extra columns and values MLflow would cast (default: "
+            "AGROLAKE_SERVE_STRICT, off).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve a registered model on MLflow's scoring protocol (POST /invocations), lean."""
     from agrolake.lake.settings import load_settings
     from agrolake.serving import serve as run_serving
 
-    err.print(f"serve: {model} on http://{host}:{port}/invocations")
-    run_serving(load_settings(), model=model, host=host, port=port)
+    err.print(f"serve: {model} on http://{host}:{port}/invocations", highlight=False)
+    run_serving(load_settings(), model=model, host=host, port=port, strict=strict)
 
 
 @app.command("mlflow-server")
@@ -554,29 +580,45 @@ def _twin_preview(lake: Lake) -> None:
     out.print(table)
 
 
+@app.command("config")
+def config(json_output: JsonFlag = False) -> None:
+    """Every setting in force and where it came from (default, .env, environment)."""
+    from agrolake.lake.settings_sources import settings_in_force
+
+    found = settings_in_force()
+    if json_output:
+        _print_json([setting.as_dict() for setting in found])
+        return
+    table = Table("setting", "value", "from", title="agrolake settings (secrets masked)")
+    for setting in found:
+        value = "" if setting.value is None else str(setting.value)
+        table.add_row(setting.variable, value, setting.source)
+    out.print(table)
+
+
 def main() -> None:
     """Entry point: agrolake errors become one line and a non-zero exit."""
     verbose = any(arg in ("--verbose", "-v") for arg in sys.argv[1:])
+    show_library_warnings()
+    warn_unknown_settings()
     try:
-        app(standalone_mode=False)
-    except click.exceptions.Abort:
-        err.print("aborted")
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
+        code = app(prog_name="agrolake", standalone_mode=False)
+    except typer.TyperException as exc:  # a usage mistake: Click's message and suggestion
+        context = getattr(exc, "ctx", None)
+        hint = f" (see '{context.command_path} --help')" if context is not None else ""
+        error_line(f"{exc.format_message()}{hint}")
         sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        error_line("aborted")
+        sys.exit(130)
     except AgrolakeError as exc:
         if verbose:
             traceback.print_exc()
-        err.print(f"error: {printable(exc.message)}", highlight=False, soft_wrap=True)
+        error_line(exc.message)
         sys.exit(1)
     except Exception as exc:  # the last net: a user never sees a bare traceback
         if verbose:
             traceback.print_exc()
-        err.print(
-            printable(f"error: unexpected {type(exc).__name__}: {exc}")
-            + " (run with --verbose for details)",
-            highlight=False,
-            soft_wrap=True,
-        )
+        error_line(f"{type(exc).__name__}: {exc} (a bug; run with --verbose for details)")
         sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)

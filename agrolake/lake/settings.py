@@ -136,6 +136,12 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the catalog: default SQLite under the home; "
         "postgresql+psycopg://user:password@host/db in production.",
     )
+    catalog_lock_timeout_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="How long a command waits for the SQLite catalog while another agrolake "
+        "process writes to it (it says so after 2 s), before it gives up with an error.",
+    )
     max_file_mb: float = Field(
         512.0, gt=0, description="Landing files larger than this are rejected unread."
     )
@@ -182,6 +188,11 @@ class Settings(BaseSettings):
         None,
         description="For `agrolake mlflow-server`: where it stores artifacts. Default: "
         "s3://<bucket_mlflow>/ with S3 storage, else a folder under the home.",
+    )
+    serve_strict: bool = Field(
+        False,
+        description="`agrolake serve` refuses extra columns and values that are not plain "
+        'numbers ("3.3", true), which `mlflow models serve` drops or casts.',
     )
     train_on_run: bool | None = Field(
         None,
