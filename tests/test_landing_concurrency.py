@@ -78,18 +78,53 @@ def test_a_killed_workers_files_are_taken_over_at_once_on_its_host(
     for i, key in enumerate(keys):
         lake.store.put("landing", key, wine_file(i))
 
-    victim = start_worker(lake_env, "--die-at", "finish", "--nth", "5")
+    env = {**lake_env, "AGROLAKE_BATCH_SIZE": "4"}
+    victim = start_worker(env, "--die-at", "finish", "--nth", "2")
     victim.communicate(timeout=120)
-    assert victim.returncode == -9, "the first worker was killed mid-batch"
+    assert victim.returncode == -9, "the first worker was killed before recording its 2nd batch"
     claimed = lake.catalog.count_by_status()
-    assert claimed.get("claimed", 0) > 0, "it died holding claims"
+    assert claimed == {"raw": 4, "claimed": 4}, "it died holding the claims of a copied batch"
 
-    late = outcomes(start_worker(lake_env))
+    late = outcomes(start_worker(env))
 
     assert len(late) == len(keys) - claimed.get("raw", 0)
     assert_each_file_once_in_raw(lake, keys)
     retried = [r for r in lake.catalog.find(status=RAW) if r.attempts == 2]
     assert retried, "the dead worker's files kept their ingest ids and were tried again"
+
+
+def test_a_kill_in_the_middle_of_a_batchs_puts_loses_and_duplicates_nothing(
+    lake: Lake, lake_env: dict[str, str]
+) -> None:
+    """Killed while the puts of one batch overlap (some bytes in raw, nothing recorded),
+    with two uploads of the same bytes in the batch: the next run finishes every file,
+    each content once in raw, the copies as duplicates, landing empty."""
+    keys = [f"{i:02d}.csv" for i in range(12)]
+    for i, key in enumerate(keys):
+        lake.store.put("landing", key, wine_file(i))
+    copies = {"copia_03.csv": 3, "copia_07.csv": 7}
+    for key, i in copies.items():
+        lake.store.put("landing", key, wine_file(i))
+
+    victim = start_worker(lake_env, "--die-at", "put", "--nth", "3")
+    victim.communicate(timeout=120)
+    assert victim.returncode == -9
+    assert lake.catalog.count_by_status() == {"claimed": 14}, "nothing was recorded"
+    assert list(lake.store.list("raw")), "it died with some bytes in raw"
+
+    late = outcomes(start_worker(lake_env))
+
+    assert Counter(o["status"] for o in late) == {"raw": 12, "duplicate": 2}
+    # Of two uploads of the same bytes, the one listed first owns them (listing order).
+    rows = lake.catalog.find(status=RAW)
+    content = {**{k: i for i, k in enumerate(keys)}, **copies}
+    assert sorted(content[r.landing_key] for r in rows) == list(range(12)), "each content once"
+    assert len(list(lake.store.list("raw"))) == 12, "one raw object per content"
+    assert list(pending(lake)) == []
+    owners = {r.ingest_id: content[r.landing_key] for r in rows}
+    duplicates = lake.catalog.find(status="duplicate")  # type: ignore[arg-type]
+    assert sorted(owners[str(d.duplicate_of)] for d in duplicates) == [3, 7]
+    assert all(r.attempts == 2 for r in lake.catalog.find(status=RAW)), "same ingest ids"
 
 
 @pytest.mark.parametrize("die_at", ["trusted", "write"])
@@ -149,7 +184,8 @@ def test_worker_killed_before_deleting_landing_is_cleaned_up_once(
     keys = [f"{i:02d}.csv" for i in range(4)]
     for i, key in enumerate(keys):
         lake.store.put("landing", key, wine_file(i))
-    env = {**lake_env, "AGROLAKE_LEASE_SECONDS": "2"}
+    # One request at a time: the kill lands between the first and the second delete.
+    env = {**lake_env, "AGROLAKE_LEASE_SECONDS": "2", "AGROLAKE_IO_THREADS": "1"}
 
     victim = start_worker(env, "--die-at", "delete", "--nth", "2")
     victim.communicate(timeout=120)

@@ -191,6 +191,9 @@ def test_an_s3_outage_stops_the_run_with_what_it_did_and_the_next_run_finishes(
             "AGROLAKE_S3_ENDPOINT_URL": proxy.url,
             "AGROLAKE_HOME": str(tmp_path / "home"),
             "AGROLAKE_STORAGE_TIMEOUT_SECONDS": "3",
+            # Outcomes are reported per batch: two files a batch, so the outage comes
+            # after the second batch, with four files in raw.
+            "AGROLAKE_BATCH_SIZE": "2",
         }
         for name, value in env.items():
             monkeypatch.setenv(name, value)

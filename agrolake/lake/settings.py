@@ -280,6 +280,25 @@ class Settings(BaseSettings):
         description="Last day (MM-DD) of the growing season. Before season_start: the season "
         "starts in the year before the harvest.",
     )
+    io_threads: int = Field(
+        8,
+        ge=1,
+        description="Object store requests landing and trusted overlap (gets, puts, deletes of "
+        "a batch of small files); 1 sends them one at a time.",
+    )
+    keep_versions_days: float = Field(
+        7.0,
+        ge=0,
+        description="`agrolake maintain` keeps every table version of the last this many days "
+        "readable (time travel), besides the versions models and lineage point to.",
+    )
+    maintain_after_commits: int = Field(
+        200,
+        ge=0,
+        description="A run maintains a table (compaction, checkpoint, vacuum) once this many "
+        "commits were made to it since its last compaction; 0 leaves it to `agrolake maintain` "
+        "and the weekly deployment.",
+    )
 
     @field_validator("storage_url")
     @classmethod

@@ -170,6 +170,7 @@ def _trust_batch(
         for ingest, _ in cleaned:
             _trust_batch(lake, registry, [ingest], spool, summary)
         return
+    written = []
     for ingest, tables in cleaned:
         stats: dict[str, dict[str, Any]] = {
             TableRef("trusted", t).sql_name: {
@@ -179,7 +180,7 @@ def _trust_batch(
             }
             for t, c in tables.items()
         }
-        lake.catalog.record_trusted(ingest, lake.worker, stats)
+        written.append((ingest, stats))
         summary.ingests.append(ingest.ingest_id)
         summary.warnings.extend(
             f"{ingest.original_name}: every row of {table} failed its checks "
@@ -187,6 +188,7 @@ def _trust_batch(
             for table, counts in stats.items()
             if counts["rows"] == 0 and counts["quarantined"]
         )
+    lake.catalog.record_trusted(lake.worker, written)
     summary.writes.extend(writes)
 
 

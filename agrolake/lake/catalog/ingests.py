@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from agrolake.lake.catalog.database import create_catalog_engine, migrate, translated_errors
 from agrolake.lake.catalog.lineage import Lineage
+from agrolake.lake.catalog.outcomes import Outcomes
 from agrolake.lake.catalog.records import (
     FINISHED,
     DuplicateRecord,
@@ -22,7 +23,7 @@ from agrolake.lake.catalog.records import (
     RawRecord,
     Status,
 )
-from agrolake.lake.catalog.schema import ingests, raw_contents
+from agrolake.lake.catalog.schema import ingests
 from agrolake.lake.catalog.training_claims import TrainingClaims
 from agrolake.lake.catalog.workers import local_and_gone
 from agrolake.lake.storage import ObjectInfo
@@ -229,17 +230,12 @@ class Catalog:
         Returns the owner's ingest id: this one, or the earlier one whose bytes
         are (or are being put) in raw, which makes this ingest a duplicate.
         """
-        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-        with translated_errors(self.url, "content ownership"), self.engine.begin() as conn:
-            conn.execute(
-                dialect.insert(raw_contents)
-                .values(sha256=sha256, ingest_id=ingest_id, created_at=utcnow())
-                .on_conflict_do_nothing(index_elements=["sha256"])
-            )
-            owner: str = conn.execute(
-                select(raw_contents.c.ingest_id).where(raw_contents.c.sha256 == sha256)
-            ).scalar_one()
-        return owner
+        return self.outcomes.own_contents([(sha256, ingest_id)])[sha256]
+
+    @cached_property
+    def outcomes(self) -> Outcomes:
+        """Batch records: content ownership, landing's and trusted's outcomes."""
+        return Outcomes(self.url, self.engine)
 
     @cached_property
     def lineage(self) -> Lineage:
@@ -251,12 +247,7 @@ class Catalog:
 
     def release_content(self, sha256: str, ingest_id: str) -> None:
         """Give up ownership of bytes that never reached raw."""
-        with translated_errors(self.url, "content release"), self.engine.begin() as conn:
-            conn.execute(
-                raw_contents.delete()
-                .where(raw_contents.c.sha256 == sha256)
-                .where(raw_contents.c.ingest_id == ingest_id)
-            )
+        self.outcomes.release_contents([(sha256, ingest_id)])
 
     def claim_stage(
         self,
@@ -323,46 +314,24 @@ class Catalog:
                 .values(lease_until=now - timedelta(microseconds=1), attempts=untried)
             )
 
-    def _record(
-        self, ingest_id: str, worker: str, status: Status, from_status: Status, **values: Any
-    ) -> bool:
-        """Set the outcome if the worker still holds the claim; whether it did."""
-        with translated_errors(self.url, "status update"), self.engine.begin() as conn:
-            result = conn.execute(
-                update(ingests)
-                .where(ingests.c.ingest_id == ingest_id)
-                .where(ingests.c.claimed_by == worker)
-                .where(ingests.c.status == from_status)
-                .values(status=status, lease_until=None, updated_at=utcnow(), **values)
-            )
-        return result.rowcount == 1
-
     def record_raw(self, ingest_id: str, worker: str, record: RawRecord) -> bool:
         """Landing copied the file to raw; whether the worker still held the claim."""
-        return self._record(
-            ingest_id, worker, RAW, CLAIMED, sha256=record.sha256, dataset=record.dataset,
-            source=record.source, contract_version=record.contract_version,
-            raw_key=record.raw_key, details=record.read_options.as_details(),
-        )  # fmt: skip
+        return ingest_id in self.outcomes.record_landed(worker, [(ingest_id, record)])
 
     def record_duplicate(self, ingest_id: str, worker: str, record: DuplicateRecord) -> bool:
         """Landing found the bytes already in raw under ``record.duplicate_of``."""
-        return self._record(
-            ingest_id, worker, DUPLICATE, CLAIMED, sha256=record.sha256, dataset=record.dataset,
-            source=record.source, duplicate_of=record.duplicate_of, reason=record.reason,
-        )  # fmt: skip
+        return ingest_id in self.outcomes.record_landed(worker, [(ingest_id, record)])
 
     def record_invalid(self, ingest_id: str, worker: str, record: InvalidRecord) -> bool:
         """Landing rejected the file into ``record.invalid_key`` with its report."""
-        return self._record(
-            ingest_id, worker, INVALID, CLAIMED, sha256=record.sha256, reason=record.reason,
-            details=record.report, invalid_key=record.invalid_key, dataset=record.dataset,
-        )  # fmt: skip
+        return ingest_id in self.outcomes.record_landed(worker, [(ingest_id, record)])
 
-    def record_trusted(self, ingest: Ingest, worker: str, stats: dict[str, dict[str, Any]]) -> bool:
-        """Trusted wrote the ingest's rows: per table, rows, quarantined rows and quality."""
-        details = {**ingest.details, "trusted": stats}
-        return self._record(ingest.ingest_id, worker, TRUSTED, RAW, details=details)
+    def record_trusted(
+        self, worker: str, written: Sequence[tuple[Ingest, dict[str, dict[str, Any]]]]
+    ) -> set[str]:
+        """Trusted wrote these ingests' rows: per table, rows, quarantined rows and quality.
+        The ingest ids recorded (those the worker still held)."""
+        return self.outcomes.record_trusted(worker, written)
 
     def record_failure(
         self,
@@ -458,6 +427,14 @@ class Catalog:
         with translated_errors(self.url, "lookup"), self.engine.connect() as conn:
             row = conn.execute(select(ingests).where(ingests.c.ingest_id == ingest_id)).first()
         return Ingest.from_row(row) if row else None
+
+    def get_many(self, ingest_ids: Sequence[str]) -> dict[str, Ingest]:
+        """The ingests of these ids that exist, in one query."""
+        if not ingest_ids:
+            return {}
+        query = select(ingests).where(ingests.c.ingest_id.in_(list(ingest_ids)))
+        with translated_errors(self.url, "lookup"), self.engine.connect() as conn:
+            return {row.ingest_id: Ingest.from_row(row) for row in conn.execute(query)}
 
     def find(
         self,
