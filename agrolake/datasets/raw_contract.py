@@ -154,6 +154,10 @@ def check_raw(
                 dataset=dataset.id,
                 unexpected_columns=unknown,
             )
+        if found.rows and not wanted.missing(found.columns):
+            # What the raw schema checks holds (its columns, a data row): pandera's own
+            # validation (six collects, ~1.8 ms a file) is only needed to say what failed.
+            continue
         frame = _with_declared_names(found.frame, wanted)
         try:
             raw_schema(table).validate(frame, lazy=True)

@@ -3,6 +3,7 @@ not for the CPU (obstore and the file system release the GIL while they wait).""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -23,5 +24,16 @@ def overlapped(work: Callable[[T], R], items: Sequence[T], threads: int) -> list
 
     if threads <= 1 or len(items) <= 1:
         return [attempt(item) for item in items]
-    with ThreadPoolExecutor(max_workers=min(threads, len(items))) as pool:
-        return list(pool.map(attempt, items))
+    return list(_pool(threads).map(attempt, items))
+
+
+_pools: dict[int, ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    """One pool per size for the process: a batch does not pay for starting threads."""
+    with _pools_lock:
+        if threads not in _pools:
+            _pools[threads] = ThreadPoolExecutor(threads, thread_name_prefix="agrolake-io")
+        return _pools[threads]

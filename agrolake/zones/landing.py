@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -28,7 +28,7 @@ from agrolake.zones.landing_batch import Outcome, land_batch
 from agrolake.zones.landing_copies import REASON_SUFFIX, invalid_key, raw_key, safe_name
 
 if TYPE_CHECKING:
-    from agrolake.datasets.model import Dataset
+    from agrolake.datasets.recognition import Recogniser
 
 __all__ = [
     "REASON_SUFFIX",
@@ -96,7 +96,7 @@ def process_landing(
     started = time.perf_counter()
     summary = LandingSummary()
     tried: set[str] = set()
-    datasets = _Datasets(lake)
+    recogniser = _Recognition(lake)
     seen: list[tuple[str, str]] = []
     try:
         with ExitStack() as opened:
@@ -111,7 +111,7 @@ def process_landing(
                 if not waiting:
                     break
                 work = work or opened.enter_context(_Work.started(lake))
-                if not _land_batches(lake, waiting, work, datasets, summary, tried,
+                if not _land_batches(lake, waiting, work, recogniser, summary, tried,
                                      max_files, on_outcome):  # fmt: skip
                     break
         if seen:
@@ -147,7 +147,7 @@ def _land_batches(
     lake: Lake,
     waiting: list[ObjectInfo],
     work: _Work,
-    datasets: Callable[[], Sequence[Dataset]],
+    recogniser: Callable[[], Recogniser],
     summary: LandingSummary,
     tried: set[str],
     max_files: int | None,
@@ -169,7 +169,7 @@ def _land_batches(
         held = [c.ingest_id for c in taken if not c.finished]
         work.heartbeat.hold(held)
         try:
-            result = land_batch(lake, taken, work.spool, datasets)
+            result = land_batch(lake, taken, work.spool, recogniser)
         finally:
             work.heartbeat.release(held)
         summary.outcomes += result.outcomes
@@ -184,17 +184,19 @@ def _land_batches(
     return progressed
 
 
-class _Datasets:
-    """The enabled datasets, loaded at the first file: a run that finds landing empty
-    skips the registry (and polars) altogether."""
+class _Recognition:
+    """The enabled datasets' recogniser, built at the first file: a run that finds landing
+    empty skips the registry (and polars) altogether."""
 
     def __init__(self, lake: Lake) -> None:
         self._lake = lake
-        self._loaded: tuple[Dataset, ...] | None = None
+        self._loaded: Recogniser | None = None
 
-    def __call__(self) -> tuple[Dataset, ...]:
+    def __call__(self) -> Recogniser:
         if self._loaded is None:
+            from agrolake.datasets.recognition import Recogniser
             from agrolake.datasets.registry import load_registry
 
-            self._loaded = load_registry(self._lake.settings).enabled
+            enabled = load_registry(self._lake.settings).enabled
+            self._loaded = Recogniser(enabled, self._lake.settings.max_new_columns)
         return self._loaded

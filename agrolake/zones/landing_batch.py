@@ -41,6 +41,7 @@ from agrolake.zones.landing_copies import Fetched, delete_landing, fetch, put_ra
 
 if TYPE_CHECKING:
     from agrolake.datasets.model import Dataset
+    from agrolake.datasets.recognition import Recogniser
 
 #: A file that failed on storage or catalog trouble waits this long before the next
 #: attempt, so a flow that goes round again at once does not use up its attempts.
@@ -89,10 +90,12 @@ class BatchResult:
 
 
 def land_batch(
-    lake: Lake, claims: Sequence[Claim], spool: Path, datasets: Callable[[], Sequence[Dataset]]
+    lake: Lake, claims: Sequence[Claim], spool: Path, recogniser: Callable[[], Recogniser]
 ) -> BatchResult:
-    """Take claimed landing objects to raw, invalid or duplicate; outcomes in claim order."""
-    batch = _Batch(lake, spool, datasets)
+    """Take claimed landing objects to raw, invalid or duplicate; outcomes in claim order.
+
+    ``recogniser()`` gives the datasets' recogniser (built when first needed)."""
+    batch = _Batch(lake, spool, recogniser)
     files = [_File(c) for c in claims]
     finished = [f for f in files if f.claim.finished]
     todo = [f for f in files if not f.claim.finished]
@@ -118,11 +121,11 @@ def land_batch(
 class _Batch:
     """The steps of one batch; each leaves a file settled (``outcome``) or carries it on."""
 
-    def __init__(self, lake: Lake, spool: Path, datasets: Callable[[], Sequence[Dataset]]) -> None:
+    def __init__(self, lake: Lake, spool: Path, recogniser: Callable[[], Recogniser]) -> None:
         self.lake = lake
         self.spool = spool
-        self.datasets = datasets
-        self.threads = lake.settings.io_threads
+        self.recogniser = recogniser
+        self.threads = lake.store.concurrency
         self.stopped: AgrolakeError | None = None
 
     def _open(self, files: list[_File]) -> list[_File]:
@@ -190,8 +193,7 @@ class _Batch:
 
     def recognise(self, files: list[_File]) -> None:
         """Each file's structure and dataset (CPU: one file after the other)."""
-        # Imported at the first file: a run that finds landing empty skips pandera (0.7 s).
-        from agrolake.datasets.recognition import recognise
+        # Imported at the first file: a run that finds landing empty skips polars.
         from agrolake.readers import read_sample
 
         for f in self._open(files):
@@ -200,9 +202,7 @@ class _Batch:
             name = f.claim.obj.key.rsplit("/", 1)[-1]
             try:
                 sample = read_sample(f.fetched.path, name)
-                f.dataset = recognise(
-                    sample, name, self.datasets(), self.lake.settings.max_new_columns
-                )
+                f.dataset = self.recogniser()(sample, name)
                 f.options = sample.read_options
             except FileRejected as rejection:
                 f.rejection = rejection

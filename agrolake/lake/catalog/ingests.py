@@ -123,11 +123,13 @@ class Catalog:
             ingests.c.status,
         )
         with translated_errors(self.url, "claim"), self.engine.begin() as conn:
+            # Many parameter sets, one statement (SQLAlchemy's "insertmanyvalues"): compiled
+            # once per process, where a VALUES list of the batch's rows compiled every time.
             new = conn.execute(
                 self._insert()
-                .values(rows)
                 .on_conflict_do_nothing(index_elements=["landing_key", "landing_version"])
-                .returning(*returned)
+                .returning(*returned),
+                rows,
             ).all()
             fresh = [row.ingest_id for row in new]
             taken = conn.execute(

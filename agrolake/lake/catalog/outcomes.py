@@ -73,9 +73,8 @@ class Outcomes:
         rows = [{"sha256": s, "ingest_id": i, "created_at": now} for s, i in first.items()]
         with translated_errors(self.url, "content ownership"), self.engine.begin() as conn:
             conn.execute(
-                self._insert(raw_contents)
-                .values(rows)
-                .on_conflict_do_nothing(index_elements=["sha256"])
+                self._insert(raw_contents).on_conflict_do_nothing(index_elements=["sha256"]),
+                rows,
             )
             owners = conn.execute(
                 select(raw_contents.c.sha256, raw_contents.c.ingest_id).where(
