@@ -159,14 +159,14 @@ def test_an_ingest_that_breaks_trusted_fails_alone_and_is_given_up(
     for row in local_lake.catalog.find(status="trusted"):
         local_lake.catalog.mark(row.ingest_id, "raw")  # type: ignore[arg-type]
     [bad, *_] = local_lake.catalog.find(status="raw")
-    real = trusted.clean_ingest
+    real = trusted._read
 
-    def breaks(lake, dataset, table, ingest, raw):  # type: ignore[no-untyped-def]
-        if ingest.ingest_id == bad.ingest_id:
+    def breaks(path, options, table, *more):  # type: ignore[no-untyped-def]
+        if str(path).endswith(str(bad.raw_key)):  # the raw file, read in place
             raise pl.exceptions.ComputeError("found more fields than defined in 'Schema'")
-        return real(lake, dataset, table, ingest, raw)
+        return real(path, options, table, *more)
 
-    monkeypatch.setattr(trusted, "clean_ingest", breaks)
+    monkeypatch.setattr(trusted, "_read", breaks)
     monkeypatch.setattr(trusted, "RETRY_AFTER", __import__("datetime").timedelta(0))
     for attempt in range(1, 4):
         summary = trusted.process_trusted(local_lake)
@@ -176,7 +176,7 @@ def test_an_ingest_that_breaks_trusted_fails_alone_and_is_given_up(
     assert status(local_lake)["stages"]["trusted"] == {"claimed": 0, "waiting": 0, "failed": 1}
     assert local_lake.catalog.get(bad.ingest_id).status == "failed"  # type: ignore[union-attr]
 
-    monkeypatch.setattr(trusted, "clean_ingest", real)
+    monkeypatch.setattr(trusted, "_read", real)
     assert local_lake.catalog.retry_failed([bad.ingest_id]) == [bad.ingest_id]
     assert trusted.process_trusted(local_lake).ingests == [bad.ingest_id]
 

@@ -162,6 +162,26 @@ class Tables:
         except OSError as exc:
             raise StorageUnavailable(f"reading {ref.sql_name}: {first_line(exc)}") from exc
 
+    def holds_any(self, ref: TableRef, column: str, values: Sequence[str]) -> bool:
+        """Whether any row has one of ``values`` in ``column`` (a missing table holds none).
+
+        Files whose statistics rule the values out are not read: new ingest ids, later
+        than every id a table holds, cost a look at the log only.
+        """
+        import pyarrow.compute as pc
+
+        dataset = self.dataset(ref)
+        if dataset is None or not values:
+            return False
+        field = pc.field(column)
+        # The range first: files outside it are ruled out by their statistics alone.
+        among = (field >= min(values)) & (field <= max(values)) & field.isin(list(values))
+        try:
+            found = dataset.head(1, columns=[column], filter=among)
+        except OSError as exc:
+            raise StorageUnavailable(f"reading {ref.sql_name}: {first_line(exc)}") from exc
+        return bool(found.num_rows > 0)
+
     def _write(self, ref: TableRef, action: Callable[[], T]) -> T:
         try:
             return _on_conflict(action)()

@@ -9,7 +9,6 @@ Writing an ingest again leaves the same rows: re-processing never duplicates.
 from __future__ import annotations
 
 import time
-from collections import Counter
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -18,24 +17,19 @@ from typing import Any
 
 import polars as pl
 
-from agrolake.datasets.cleaning import by_value_of, cleaning_of
-from agrolake.datasets.locations import load_locations, station_locations
-from agrolake.datasets.model import CleanOptions, Dataset, Table
-from agrolake.datasets.raw_contract import new_columns
+from agrolake.datasets.model import Dataset, Table
 from agrolake.datasets.registry import Registry, load_registry
-from agrolake.datasets.trusted_schema import trusted_schema
 from agrolake.errors import AgrolakeError
 from agrolake.lake import Lake
 from agrolake.lake.catalog import FAILED, RAW, TRUSTED, Ingest, ReadOptions
 from agrolake.lake.catalog.heartbeat import Heartbeat
-from agrolake.lake.naming import match_sources
+from agrolake.lake.overlap import overlapped
 from agrolake.lake.spool import spool as spool_folder
 from agrolake.lake.tables import QUARANTINE, TableRef, where_equal, where_in
 from agrolake.readers import read_frame
-from agrolake.transforms.by_value import ByValue, split_by_value
-from agrolake.transforms.row_errors import ERRORS, ROW, quarantined_rows, valid_rows
+from agrolake.zones.trusted_batch import clean_together
+from agrolake.zones.trusted_cleaning import Cleaned, clean_ingest
 
-META = ("_ingest_id", "_ingested_at", "_source")
 RETRY_AFTER = timedelta(minutes=1)  # a failed ingest waits, so the others go first
 
 
@@ -122,8 +116,8 @@ def process_trusted(
     return summary
 
 
-#: At most this many ingests, and this many raw bytes, are written in one commit.
-BATCH_INGESTS = 64
+#: At most this many ingests, and this many raw bytes, are cleaned and written together.
+BATCH_INGESTS = 1024
 BATCH_BYTES = 32 * 1024 * 1024
 
 
@@ -146,12 +140,7 @@ def _trust_batch(
     summary: TrustedSummary,
 ) -> None:
     dataset = registry.dataset(str(batch[0].dataset))
-    cleaned: list[tuple[Ingest, dict[str, Cleaned]]] = []
-    for ingest in batch:
-        try:
-            cleaned.append((ingest, clean_raw_ingest(lake, dataset, ingest, spool)))
-        except Exception as exc:  # whatever it is, it is this ingest's, not the batch's
-            _failed(lake, [ingest], exc, summary)
+    cleaned = _clean_batch(lake, dataset, batch, spool, summary)
     if not cleaned:
         return
     try:
@@ -190,6 +179,58 @@ def _trust_batch(
         )
     lake.catalog.record_trusted(lake.worker, written)
     summary.writes.extend(writes)
+
+
+def _clean_batch(
+    lake: Lake, dataset: Dataset, batch: list[Ingest], spool: Path, summary: TrustedSummary
+) -> list[tuple[Ingest, dict[str, Cleaned]]]:
+    """Every ingest of the batch cleaned for each table of its dataset, in one scan and one
+    cleaning per table (``clean_together``); one by one if that fails, so that only the
+    ingest at fault fails. An ingest whose file cannot be read fails alone."""
+    if len(batch) == 1:
+        return _clean_one_by_one(lake, dataset, batch, spool, summary)
+    # Read in place (local), or fetched to the spool a few at a time (S3).
+    located = overlapped(
+        lambda i: _raw_file(lake, i) or _spool_raw(lake, i, spool), batch, lake.store.concurrency
+    )
+    readable: list[tuple[Ingest, dict[str, pl.LazyFrame]]] = []
+    for ingest, path in zip(batch, located, strict=True):
+        try:
+            if isinstance(path, Exception):
+                raise path
+            frames = {t.table_name: _read(path, ingest.read_options, t) for t in dataset.tables}
+            readable.append((ingest, frames))
+        except Exception as exc:  # whatever it is, it is this ingest's, not the batch's
+            _failed(lake, [ingest], exc, summary)
+    try:
+        together = {
+            t.table_name: clean_together(
+                lake, dataset, t, [(i, f[t.table_name]) for i, f in readable]
+            )
+            for t in dataset.tables
+        }
+    except AgrolakeError as exc:
+        if exc.transient:
+            raise
+        return _clean_one_by_one(lake, dataset, [i for i, _ in readable], spool, summary)
+    except Exception:
+        return _clean_one_by_one(lake, dataset, [i for i, _ in readable], spool, summary)
+    finally:
+        for path in spool.iterdir():
+            path.unlink(missing_ok=True)
+    return [(i, {t: c[i.ingest_id] for t, c in together.items()}) for i, _ in readable]
+
+
+def _clean_one_by_one(
+    lake: Lake, dataset: Dataset, ingests: list[Ingest], spool: Path, summary: TrustedSummary
+) -> list[tuple[Ingest, dict[str, Cleaned]]]:
+    cleaned = []
+    for ingest in ingests:
+        try:
+            cleaned.append((ingest, clean_raw_ingest(lake, dataset, ingest, spool)))
+        except Exception as exc:  # whatever it is, it is this ingest's, not the batch's
+            _failed(lake, [ingest], exc, summary)
+    return cleaned
 
 
 def _failed(lake: Lake, ingests: list[Ingest], exc: Exception, summary: TrustedSummary) -> None:
@@ -259,135 +300,6 @@ def _read(path: Path, options: ReadOptions, table: Table) -> pl.LazyFrame:
     return read_frame(path, options, table.sheet)
 
 
-@dataclass(frozen=True)
-class Cleaned:
-    """One ingest's rows for one trusted table: those that passed, those quarantined,
-    how many rows were read and which new columns rode along."""
-
-    valid: pl.DataFrame
-    quarantined: pl.DataFrame
-    rows_in: int = 0
-    new_columns: tuple[str, ...] = ()
-
-    @property
-    def rows_quarantined(self) -> int:
-        return self.quarantined["row_index"].n_unique() if self.quarantined.height else 0
-
-    def quality(self, fields: list[str]) -> dict[str, Any]:
-        """The ingest's quality report for this table (recorded on the ingest): rows read,
-        written and quarantined, failed checks by check and by column, the share of
-        nulls in each declared column of the rows written, and the new columns seen."""
-        failed = self.quarantined
-        by = {
-            name: dict(sorted(Counter(failed[name].to_list()).items())) if failed.height else {}
-            for name in ("check", "column")
-        }
-        present = [f for f in fields if f in self.valid.columns] if self.valid.height else []
-        nulls = self.valid.select(present).null_count().row(0) if present else ()
-        return {
-            "rows_in": self.rows_in,
-            "rows_written": self.valid.height,
-            "rows_quarantined": self.rows_quarantined,
-            "by_check": by["check"],
-            "by_column": by["column"],
-            "null_rate": {
-                f: round(n / self.valid.height, 4) for f, n in zip(present, nulls, strict=True)
-            },
-            "new_columns": list(self.new_columns),
-        }
-
-
-def clean_ingest(
-    lake: Lake,
-    dataset: Dataset,
-    table: Table,
-    ingest: Ingest,
-    raw: pl.LazyFrame,
-) -> Cleaned:
-    """Clean, type and check one raw table of an ingest; nothing is written."""
-    ref = TableRef("trusted", table.table_name)
-    meta = [
-        pl.lit(ingest.ingest_id).alias("_ingest_id"),
-        pl.lit(ingest.created_at, dtype=pl.Datetime("us", "UTC")).alias("_ingested_at"),
-        pl.lit(dataset.source).alias("_source"),
-    ]
-    options = CleanOptions(
-        include_personal_data=lake.settings.include_personal_data,
-        stations=station_locations(load_locations(lake.settings)),
-    )
-    by_value = by_value_of(table)
-    if by_value is not None:
-        return _clean_by_value(table, by_value, raw, options, meta)
-    raw = raw.with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
-    cleaned = cleaning_of(table)(raw, options)
-    # Types only: pandera checks a LazyFrame's schema; the value checks ran as row errors.
-    trusted_schema(table).validate(cleaned.drop("_errors", "_row"))
-    with spool_folder("clean") as folder:
-        # Cleaning is the expensive part: it runs once, streamed to a Parquet spool,
-        # and both outputs read the spool (measured: a third of the CPU and of the
-        # peak memory of collecting the two outputs from the raw plan).
-        spool = Path(folder) / "cleaned.parquet"
-        cleaned.sink_parquet(spool, engine="streaming")
-        checked = pl.scan_parquet(spool)
-        valid = valid_rows(checked)
-        if table.key:
-            # One row per key within the file: the last, as a later line corrects an
-            # earlier; deduplicated in the streaming engine, file order restored after.
-            valid = valid.unique(subset=list(table.key), keep="last").sort("_row")
-        extra = new_columns(raw.collect_schema().names(), table, valid.collect_schema().names())
-        valid = _with_new_columns(valid, raw, extra).with_columns(meta)
-        frame = valid.collect(engine="streaming")
-        failed = quarantined_rows(checked, ref.sql_name).with_columns(meta)
-        quarantined = failed.collect(engine="streaming")
-        rows_in = checked.select(pl.len()).collect().item()
-    return Cleaned(frame, quarantined, rows_in, tuple(extra.values()))
-
-
-def _clean_by_value(
-    table: Table,
-    by_value: ByValue,
-    raw: pl.LazyFrame,
-    options: CleanOptions,
-    meta: list[pl.Expr],
-) -> Cleaned:
-    """``clean_ingest`` for a cleaning separable by column: once per distinct value."""
-    ref = TableRef("trusted", table.table_name)
-    coded = _read_coded(table, by_value, raw, options)
-    cleaning = cleaning_of(table)
-    split = split_by_value(coded.sources, lambda lf: cleaning(lf, options), by_value, table.key)
-    trusted_schema(table).validate(split.valid.lazy().drop(ROW))  # types only, as above
-    at = split.valid[ROW]
-    valid = split.valid.with_columns(
-        coded.extra[c].gather(at).cast(pl.String).str.strip_chars().alias(n)
-        for c, n in coded.extra_names.items()
-    ).with_columns(meta)
-    failed = quarantined_rows(split.failed.lazy(), ref.sql_name).with_columns(meta)
-    return Cleaned(valid, failed.collect(), coded.sources.height, tuple(coded.extra_names.values()))
-
-
-@dataclass(frozen=True)
-class Coded:
-    """The raw columns a by-value cleaning needs, each a Categorical of its own."""
-
-    sources: pl.DataFrame  # the columns the cleaning reads
-    extra: pl.DataFrame  # new columns that ride along as text (schema evolution)
-    extra_names: dict[str, str]  # their table column names
-
-
-def _read_coded(table: Table, by_value: ByValue, raw: pl.LazyFrame, options: CleanOptions) -> Coded:
-    """Read the columns once: 4 bytes a cell whatever the text, codes indexing distinct values."""
-    names = raw.collect_schema().names()
-    used = [c for c in match_sources(names, by_value.outputs).values() if c is not None]
-    numbered = raw.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64))
-    cleaned = cleaning_of(table)(numbered, options)
-    present = [c for c in cleaned.collect_schema().names() if c != ERRORS]
-    extra = new_columns(names, table, present)
-    read = list(dict.fromkeys([*used, *extra]))
-    coded = raw.select(pl.col(c).cast(pl.Categorical(pl.Categories.random())) for c in read)
-    rows = coded.collect(engine="streaming")
-    return Coded(rows.select(used), rows.select(list(extra)), extra)
-
-
 def write_ingests(lake: Lake, table: Table, cleaned: list[tuple[Ingest, Cleaned]]) -> TableWrite:
     """Write cleaned ingests (oldest first) into one trusted table, in one commit, and
     their quarantined rows into the quarantine table."""
@@ -408,7 +320,9 @@ def write_ingests(lake: Lake, table: Table, cleaned: list[tuple[Ingest, Cleaned]
             ref, valid.to_arrow(), where_in("_ingest_id", ids), table.partition_by
         )
         rows = valid.height
-    if quarantined or lake.tables.version(QUARANTINE) is not None:
+    # Replacing this batch's quarantined rows when it has none is only needed if an
+    # earlier attempt of one of its ingests left some (a retry): else no commit at all.
+    if quarantined or lake.tables.holds_any(QUARANTINE, "_ingest_id", ids):
         q_data = (
             pl.concat(quarantined, how="diagonal_relaxed")
             if quarantined
@@ -472,14 +386,3 @@ def rebuild_trusted(lake: Lake, table_id: str, registry: Registry | None = None)
         table_id=ref.id, declaration=table.fingerprint,
     )  # fmt: skip
     return TableWrite(ref.sql_name, version, valid.height, rows_quarantined)
-
-
-def _with_new_columns(
-    valid: pl.LazyFrame, raw: pl.LazyFrame, extra: dict[str, str]
-) -> pl.LazyFrame:
-    """Schema evolution: raw columns no field declares ride along as nullable text."""
-    if not extra:
-        return valid
-    new = raw.select("_row", *(pl.col(c).str.strip_chars().alias(n) for c, n in extra.items()))
-    # Order kept: the streaming engine's join would otherwise lose the file order.
-    return valid.join(new, on="_row", how="left", maintain_order="left")
