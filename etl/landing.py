@@ -26,7 +26,8 @@ def land_pending_files(max_files: int | None = None) -> dict[str, int]:
     from agrolake.lake import open_lake
     from agrolake.zones.landing import process_landing
 
-    with open_lake() as lake, landing_progress() as progress:
+    # Not initialised up front: a run that finds landing empty lists it and ends.
+    with open_lake(init=False) as lake, landing_progress() as progress:
         summary = process_landing(
             lake,
             max_files=max_files,
@@ -72,5 +73,23 @@ def landing(max_files: int | None = None, downstream: bool = False) -> dict[str,
         first = False
 
 
+def empty_landing() -> str | None:
+    """``python -m etl.landing`` on an empty landing zone: the summary line of a run that
+    finds nothing, from the settings and one listing (no flow run, no catalog); None
+    when there is something to land (or the listing fails: the flow says why)."""
+    from agrolake.errors import AgrolakeError
+    from agrolake.lake import Lake
+    from agrolake.lake.listing import list_landing
+    from agrolake.zones.landing import LandingSummary
+
+    try:
+        listing = list_landing(Lake.from_env().store)
+    except AgrolakeError:
+        return None
+    if listing.pending:
+        return None
+    return LandingSummary(unreadable=listing.unreadable).line()
+
+
 if __name__ == "__main__":
-    run_main(landing)
+    run_main(landing, nothing_to_do=empty_landing)

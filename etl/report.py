@@ -13,16 +13,27 @@ from agrolake.lake.progress import ProgressCallback
 from agrolake.terminal import LandingHooks, landing_bar, progress_bar
 
 
-def run_main(flow: Callable[[], Any]) -> None:
+def run_main(
+    flow: Callable[[], Any], nothing_to_do: Callable[[], str | None] | None = None
+) -> None:
     """``__main__`` of an ETL module: the flow's summary lines, or one error line and a
-    non-zero exit (the traceback with ``-v``); a warning for a mistyped setting."""
+    non-zero exit (the traceback with ``-v``); a warning for a mistyped setting.
+
+    ``nothing_to_do()`` may look first: the summary line it returns is printed instead
+    of starting a flow run (creating a run on the server costs more than a second).
+    """
     from agrolake.errors import AgrolakeError
+    from agrolake.lake.naming import printable
     from agrolake.terminal import error_line, show_library_warnings, warn_unknown_settings
 
     verbose = "-v" in sys.argv or "--verbose" in sys.argv
     show_library_warnings()
     warn_unknown_settings()
     try:
+        idle = nothing_to_do() if nothing_to_do else None
+        if idle is not None:
+            print(printable(idle), flush=True)
+            return
         flow()
     except AgrolakeError as exc:
         if verbose:

@@ -93,10 +93,9 @@ def outcome(lake: Lake) -> dict[str, Any]:
         return text
 
     records = {
-        r.landing_key: (
-            r.status, r.dataset, r.source, r.sha256, named(r.reason), named(r.raw_key),
-            named(r.invalid_key), key_of.get(str(r.duplicate_of)), named(_details(r.details)),
-        )  # fmt: skip
+        r.landing_key: (r.status, r.dataset, r.source, r.sha256, named(r.reason))
+        + (named(r.raw_key), named(r.invalid_key), key_of.get(str(r.duplicate_of)))
+        + (named(_details(r.details)),)
         for r in rows
     }
     raw = sorted(named(o.key) for o in lake.store.list("raw"))
@@ -135,7 +134,8 @@ def test_batches_end_as_files_taken_one_at_a_time(
             for i, (kind, seed, _) in enumerate(files)
         ]
         # The same bytes again under another name, when the draw asks for it.
-        inputs += [(f"{i:02d}-copia.csv", data) for i, (_, data) in enumerate(inputs) if files[i][2]]
+        again = [i for i, (_, _, twice) in enumerate(files) if twice]
+        inputs += [(f"{i:02d}-copia.csv", inputs[i][1]) for i in again]
         for one_at_a_time in (True, False):
             monkeypatch.setattr(trusted_zone, "BATCH_INGESTS", 1 if one_at_a_time else 1024)
             with a_lake(batch_size=1 if one_at_a_time else 64) as lake:

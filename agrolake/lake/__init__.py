@@ -27,6 +27,7 @@ class Lake:
     worker: str = field(
         default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
     )
+    _ready: bool = field(default=False, init=False, repr=False)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Lake:
@@ -55,6 +56,17 @@ class Lake:
         lock_timeout = self.settings.catalog_lock_timeout_seconds
         return Catalog(url, create_catalog_engine(url, lock_timeout=lock_timeout))
 
+    @property
+    def is_ready(self) -> bool:
+        """Whether this lake object was initialised (``init``/``ready``)."""
+        return self._ready
+
+    def ready(self) -> None:
+        """``init`` once for this lake object: a flow run that finds nothing to do never
+        pays for it (SQLAlchemy, the catalog's revision, the buckets)."""
+        if not self.is_ready:
+            self.init()
+
     def init(self, *, tables: bool = False) -> list[str]:
         """Create the zone buckets and bring the catalog up to date; idempotent.
 
@@ -69,6 +81,7 @@ class Lake:
             from agrolake.lake.tables import QUARANTINE, QUARANTINE_SCHEMA
 
             self.tables.ensure(QUARANTINE, QUARANTINE_SCHEMA)
+        self._ready = True
         return buckets
 
     def close(self) -> None:
@@ -77,11 +90,13 @@ class Lake:
 
 
 @contextmanager
-def open_lake(**overrides: object) -> Iterator[Lake]:
-    """A lake from the environment, initialised, closed afterwards (flows, scripts)."""
+def open_lake(*, init: bool = True, **overrides: object) -> Iterator[Lake]:
+    """A lake from the environment, initialised (unless ``init=False``: then the first step
+    that needs it calls ``ready``), closed afterwards (flows, scripts)."""
     lake = Lake.from_env(**overrides)
     try:
-        lake.init()
+        if init:
+            lake.init()
         yield lake
     finally:
         lake.close()

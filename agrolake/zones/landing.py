@@ -17,18 +17,16 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agrolake.errors import AgrolakeError
+from agrolake.errors import AgrolakeError, StorageError
 from agrolake.lake import Lake
-from agrolake.lake.catalog.heartbeat import Heartbeat
-from agrolake.lake.catalog.records import Status
-from agrolake.lake.listing import list_landing
+from agrolake.lake.listing import Listing, list_landing
 from agrolake.lake.spool import spool as spool_folder
 from agrolake.lake.storage import ObjectInfo
-from agrolake.zones.landing_batch import Outcome, land_batch
 from agrolake.zones.landing_copies import REASON_SUFFIX, invalid_key, raw_key, safe_name
 
 if TYPE_CHECKING:
     from agrolake.datasets.recognition import Recogniser
+    from agrolake.lake.catalog.heartbeat import Heartbeat
 
 __all__ = [
     "REASON_SUFFIX",
@@ -40,6 +38,21 @@ __all__ = [
     "raw_key",
     "safe_name",
 ]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one landing object."""
+
+    ingest_id: str
+    landing_key: str
+    # raw, invalid, duplicate, retry (failed now, tried again later), lost (another
+    # worker took the claim over), vanished (deleted before it was read)
+    status: str
+    size: int = 0
+    dataset: str | None = None
+    key: str | None = None  # where the bytes are now: raw key or invalid key
+    reason: str | None = None
 
 
 @dataclass
@@ -102,7 +115,7 @@ def process_landing(
         with ExitStack() as opened:
             work: _Work | None = None
             while max_files is None or len(summary.outcomes) < max_files:
-                listing = list_landing(lake.store)
+                listing = _listing(lake)
                 summary.unreadable = listing.unreadable
                 waiting = [o for o in listing.pending if f"{o.key}\0{o.version}" not in tried]
                 seen += [(o.key, o.version) for o in waiting]
@@ -115,13 +128,27 @@ def process_landing(
                                      max_files, on_outcome):  # fmt: skip
                     break
         if seen:
-            summary.waiting = lake.catalog.claimed_by_others(lake.worker, Status.CLAIMED, seen)
+            from agrolake.lake.catalog import CLAIMED
+
+            summary.waiting = lake.catalog.claimed_by_others(lake.worker, CLAIMED, seen)
     except AgrolakeError as exc:
         if not exc.transient:
             raise
         summary.stopped = exc.message
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _listing(lake: Lake) -> Listing:
+    """What waits in landing; a lake this process never initialised gets its buckets and
+    catalog first when the listing fails (a new S3 bucket may not exist yet)."""
+    try:
+        return list_landing(lake.store)
+    except StorageError:
+        if lake.is_ready:
+            raise
+        lake.ready()
+        return list_landing(lake.store)
 
 
 @dataclass
@@ -134,6 +161,10 @@ class _Work:
     @classmethod
     @contextmanager
     def started(cls, lake: Lake) -> Iterator[_Work]:
+        # The catalog (SQLAlchemy) only now: an empty landing lists and ends.
+        from agrolake.lake.catalog.heartbeat import Heartbeat
+
+        lake.ready()
         # The claims of this host's dead processes come free at once (their files are
         # in this listing), before this worker claims anything.
         lake.catalog.expire_gone_workers()
@@ -156,6 +187,8 @@ def _land_batches(
     """Claim and land the listed objects batch by batch; whether any was landed.
 
     An outage stops landing after the batch it hit (raised as it came)."""
+    from agrolake.zones.landing_batch import land_batch
+
     lease = timedelta(seconds=lake.settings.lease_seconds)
     progressed = False
     for start in range(0, len(waiting), lake.settings.batch_size):

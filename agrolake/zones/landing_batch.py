@@ -37,6 +37,7 @@ from agrolake.lake.catalog.outcomes import LandingRecord
 from agrolake.lake.overlap import overlapped
 from agrolake.lake.read_options import ReadOptions
 from agrolake.lake.settings import Zone
+from agrolake.zones.landing import Outcome
 from agrolake.zones.landing_copies import Fetched, delete_landing, fetch, put_raw, reject
 
 if TYPE_CHECKING:
@@ -46,21 +47,6 @@ if TYPE_CHECKING:
 #: A file that failed on storage or catalog trouble waits this long before the next
 #: attempt, so a flow that goes round again at once does not use up its attempts.
 RETRY_AFTER = timedelta(seconds=30)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What happened to one landing object."""
-
-    ingest_id: str
-    landing_key: str
-    # raw, invalid, duplicate, retry (failed now, tried again later), lost (another
-    # worker took the claim over), vanished (deleted before it was read)
-    status: str
-    size: int = 0
-    dataset: str | None = None
-    key: str | None = None  # where the bytes are now: raw key or invalid key
-    reason: str | None = None
 
 
 @dataclass

@@ -10,13 +10,12 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agrolake.errors import FileRejected, ObjectNotFound, StorageError
 from agrolake.lake import Lake
-from agrolake.lake.catalog import utcnow
 from agrolake.lake.naming import INVALID_PREFIX
 from agrolake.lake.read_options import ReadOptions
 from agrolake.lake.settings import Zone
@@ -87,7 +86,7 @@ def put_raw(
     options: ReadOptions,
 ) -> str:
     """Copy the unchanged bytes to raw, with metadata and tags; the raw key."""
-    now = utcnow()
+    now = datetime.now(UTC)
     key = raw_key(dataset, ingest_id, obj.key, now)
     metadata = {
         "dataset": dataset.id,
@@ -117,7 +116,7 @@ def reject(
     lake: Lake, obj: ObjectInfo, ingest_id: str, rejection: FileRejected, sha256: str | None
 ) -> tuple[str, dict[str, Any]]:
     """Keep the file unchanged in ``invalid/`` with its reason report; key and report."""
-    now = utcnow()
+    now = datetime.now(UTC)
     key = invalid_key(ingest_id, obj.key, now)
     report: dict[str, Any] = {
         "ingest_id": ingest_id,
