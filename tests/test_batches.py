@@ -92,12 +92,7 @@ def outcome(lake: Lake) -> dict[str, Any]:
                 text = text.replace(ingest_id, f"<{key}>")
         return text
 
-    records = {
-        r.landing_key: (r.status, r.dataset, r.source, r.sha256, named(r.reason))
-        + (named(r.raw_key), named(r.invalid_key), key_of.get(str(r.duplicate_of)))
-        + (named(_details(r.details)),)
-        for r in rows
-    }
+    records = {r.landing_key: _record(r, named, key_of) for r in rows}
     raw = sorted(named(o.key) for o in lake.store.list("raw"))
     invalid = sorted(named(o.key) for o in lake.store.list("landing"))
     tables = {}
@@ -112,9 +107,20 @@ def outcome(lake: Lake) -> dict[str, Any]:
     return {"records": records, "raw": raw, "invalid": invalid, "tables": tables}
 
 
-def _details(details: dict[str, Any]) -> str:
-    kept = {k: v for k, v in details.items() if k not in ("rejected_at", "ingest_id")}
-    return repr(sorted(kept.items()))
+def _record(row: Any, named: Any, key_of: dict[str, str]) -> list[Any]:
+    """An ingest's record, ids named, the report's time left out."""
+    details = {k: v for k, v in row.details.items() if k not in ("rejected_at", "ingest_id")}
+    return [
+        row.status,
+        row.dataset,
+        row.source,
+        row.sha256,
+        named(row.reason),
+        named(row.raw_key),
+        named(row.invalid_key),
+        key_of.get(str(row.duplicate_of)),
+        named(repr(sorted(details.items()))),
+    ]
 
 
 @settings(
