@@ -580,6 +580,30 @@ def _twin_preview(lake: Lake) -> None:
     out.print(table)
 
 
+@app.command()
+def maintain(
+    table: Annotated[
+        list[str] | None,
+        typer.Option("--table", help="A table's SQL name (repeatable); default: every table."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Change nothing: show what would be removed.")
+    ] = False,
+    json_output: JsonFlag = False,
+) -> None:
+    """Compact, checkpoint and vacuum tables, keeping what models and lineage need readable."""
+    from agrolake.maintenance import maintain as maintain_tables
+
+    lake = _lake()
+    with progress_bar("maintaining", enabled=not json_output) as on_progress:
+        report = maintain_tables(lake, table or None, dry_run=dry_run, on_progress=on_progress)
+    if json_output:
+        _print_json(report.as_dict())
+        return
+    for line in report.lines():
+        out.print(printable(line), highlight=False)
+
+
 @app.command("config")
 def config(json_output: JsonFlag = False) -> None:
     """Every setting in force and where it came from (default, .env, environment)."""

@@ -12,6 +12,7 @@
     ├── ApiError             a third-party HTTP API refused or answered nonsense (terminal)
     │   ├── ApiUnavailable       timeout, connection lost, 429, 5xx (transient)
     │   └── ApiUnreachable       no network: the name does not resolve (terminal, stops a run)
+    ├── RegistryUnavailable  the model registry could not be read (transient)
     └── UsageError           a command was called wrongly (terminal)
 
 Third-party errors are translated once, where they are raised, with
@@ -97,6 +98,13 @@ class ApiUnavailable(ApiError):
 class ApiUnreachable(ApiError):
     """The API's host name does not resolve or the network is down: no request to it can
     succeed now, so a run stops at the first instead of retrying every one."""
+
+
+class RegistryUnavailable(AgrolakeError):
+    """The model registry (MLflow) could not be read: what depends on knowing every model
+    version (the versions maintenance must keep) stops rather than guess."""
+
+    transient = True
 
 
 class UsageError(AgrolakeError):

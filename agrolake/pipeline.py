@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from agrolake.datasets.registry import load_registry
 from agrolake.lake import Lake
 from agrolake.lake.tables import QUARANTINE, parse_table
+from agrolake.maintenance import MaintenanceReport, maintain_due
 from agrolake.ml.retrain import retrain_if_needed
 from agrolake.ml.training import TrainingResult
 from agrolake.zones.landing import LandingSummary, Outcome, process_landing
@@ -22,6 +23,7 @@ class RunSummary:
     refined: RefinedSummary
     training: TrainingResult | None = None
     problems: list[str] = field(default_factory=list)  # declaration files left out
+    maintained: MaintenanceReport | None = None  # tables that reached their commit count
 
     @property
     def stopped(self) -> str | None:
@@ -30,6 +32,8 @@ class RunSummary:
 
     def lines(self) -> list[str]:
         lines = [self.landing.line(), self.trusted.line(), self.refined.line()]
+        if self.maintained:
+            lines.append(self.maintained.lines()[-1])
         return [*lines, self.training.line()] if self.training else lines
 
 
@@ -51,8 +55,9 @@ def run_all(
     if trusted.stopped:
         return RunSummary(landing, trusted, RefinedSummary(), problems=problems)
     refined = process_refined(lake, registry=registry)
+    maintained = maintain_due(lake) if trusted.writes or refined.writes else None
     training = retrain_if_needed(lake) if lake.settings.retrain_on_run else None
-    return RunSummary(landing, trusted, refined, training, problems)
+    return RunSummary(landing, trusted, refined, training, problems, maintained)
 
 
 def rebuild(lake: Lake, names: list[str] | None = None) -> list[TableWrite]:

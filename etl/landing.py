@@ -14,6 +14,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from etl.hooks import NOTIFY, ZONE_TASK
+from etl.maintain import maintain_due_tables
 from etl.refined import refine_changed_tables
 from etl.report import landing_progress, report, run_main, stop_if_interrupted
 from etl.trusted import trust_raw_ingests
@@ -64,6 +65,7 @@ def landing(max_files: int | None = None, downstream: bool = False) -> dict[str,
             written = trust_raw_ingests()
             if written:
                 refine_changed_tables()
+                maintain_due_tables()
         # Landing itself loops until nothing is claimable; another pass is only worth
         # it when files moved (not only retries, which wait) and the zones downstream
         # took a while, so more files may have come.

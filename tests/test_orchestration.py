@@ -114,7 +114,7 @@ def deployments(prefect_server: PrefectServer) -> dict[str, str]:
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     ids = {name: api(prefect_server, "GET", f"/deployments/name/{name}")["id"] for name in (
         "landing/on-upload", "landing/poll", "trusted/trusted", "refined/refined", "lake/lake",
-        "train-wine-quality/retrain", "weather/weekly", "ndvi/weekly",
+        "train-wine-quality/retrain", "weather/weekly", "ndvi/weekly", "maintain/weekly",
     )}  # fmt: skip
     assert len(api(prefect_server, "POST", "/deployments/filter", {})) == len(ids)
     api(prefect_server, "POST", f"/deployments/{ids['landing/poll']}/pause_deployment")
@@ -222,6 +222,9 @@ def test_api_flows_and_retraining_run_weekly_as_in_the_seed(
         assert found["work_pool_name"] == "local-work"
     poll = api(prefect_server, "GET", f"/deployments/{deployments['landing/poll']}")
     assert [s["schedule"]["interval"] for s in poll["schedules"]] == [60.0]
+    upkeep = api(prefect_server, "GET", f"/deployments/{deployments['maintain/weekly']}")
+    [schedule] = [s["schedule"] for s in upkeep["schedules"]]
+    assert (schedule["cron"], schedule["timezone"]) == ("0 3 * * SUN", "Europe/Madrid")
     retrain = api(prefect_server, "POST", "/automations/filter", {})
     assert any(
         t.get("expect") == ["agrolake.table.updated"]

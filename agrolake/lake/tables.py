@@ -107,6 +107,26 @@ _on_conflict = retry(
 )
 
 
+def table_properties(settings: Settings) -> dict[str, str]:
+    """The Delta properties of every agrolake table: old versions stay readable until
+    ``agrolake maintain`` decides (docs/tables.md, "Maintenance").
+
+    delta-rs would otherwise delete log entries older than 30 days after each automatic
+    checkpoint, and a version whose log is gone cannot be read ("no files in log
+    segment") even when its data files were kept for a model. Maintenance cleans the
+    log itself, keeping what every version that must stay readable needs.
+    """
+    days = max(settings.keep_versions_days, 0)
+    return {
+        "delta.enableExpiredLogCleanup": "false",
+        # Only an explicit cleanup_metadata() reads it (agrolake never calls it).
+        "delta.logRetentionDuration": "interval 3650 days",
+        # Removed files stay listed in checkpoints as long as versions that read them
+        # must stay readable.
+        "delta.deletedFileRetentionDuration": f"interval {days:g} days",
+    }
+
+
 class Tables:
     """Reads and writes the lake's Delta tables, local folder or S3 alike."""
 
@@ -277,6 +297,42 @@ class Tables:
 
         return self._write(ref, write)
 
+    def compact(self, ref: TableRef) -> dict[str, Any]:
+        """Rewrite the table's small files into few large ones (a new version, the same
+        rows); a commit that loses a race with a writer is tried again on the new snapshot."""
+
+        def compact() -> dict[str, Any]:
+            table = self.open(ref)
+            if table is None:
+                raise UsageError(f"{ref.sql_name} does not exist yet")
+            metrics: dict[str, Any] = table.optimize.compact()
+            return metrics
+
+        return self._write(ref, compact)
+
+    def checkpoint(self, ref: TableRef) -> int:
+        """A checkpoint at the latest version (readers start there); that version."""
+
+        def checkpoint() -> int:
+            table = self.open(ref)
+            if table is None:
+                raise UsageError(f"{ref.sql_name} does not exist yet")
+            table.create_checkpoint()
+            return table.version()
+
+        return self._write(ref, checkpoint)
+
+    def set_properties(self, ref: TableRef, properties: dict[str, str]) -> None:
+        """Set Delta table properties (a metadata commit)."""
+
+        def alter() -> None:
+            table = self.open(ref)
+            if table is None:
+                raise UsageError(f"{ref.sql_name} does not exist yet")
+            table.alter.set_table_properties(properties)
+
+        self._write(ref, alter)
+
     def _ensure(self, ref: TableRef, data: Any, partition_by: Sequence[str]) -> DeltaTable:
         """The table, created empty (version 0) with the data's schema if it is new.
 
@@ -294,6 +350,7 @@ class Tables:
             return DeltaTable.create(
                 self.uri(ref), schema, mode="error", partition_by=list(partition_by) or None,
                 storage_options=self.storage_options,
+                configuration=table_properties(self._settings),
             )  # fmt: skip
         except (DeltaError, CommitFailedError) as exc:
             raise _CreatedMeanwhile(ref.sql_name) from exc

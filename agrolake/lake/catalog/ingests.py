@@ -25,6 +25,7 @@ from agrolake.lake.catalog.records import (
 )
 from agrolake.lake.catalog.schema import ingests
 from agrolake.lake.catalog.training_claims import TrainingClaims
+from agrolake.lake.catalog.upkeep_log import UpkeepLog
 from agrolake.lake.catalog.workers import local_and_gone
 from agrolake.lake.storage import ObjectInfo
 
@@ -242,6 +243,11 @@ class Catalog:
     @cached_property
     def lineage(self) -> Lineage:
         return Lineage(self.url, self.engine)
+
+    @cached_property
+    def upkeep(self) -> UpkeepLog:
+        """Table maintenance records, and the versions training and lineage point to."""
+        return UpkeepLog(self.url, self.engine)
 
     @cached_property
     def training(self) -> TrainingClaims:

@@ -92,6 +92,10 @@ class Lineage:
         """Every recorded version of ``table``, oldest first."""
         return self._load(table).get(table, [])
 
+    def history(self) -> dict[str, list[TableVersion]]:
+        """Every recorded version of every table, oldest first (three queries)."""
+        return self._load()
+
     def _load(self, table: str | None = None) -> dict[str, list[TableVersion]]:
         """Versions of one table, or of all (three queries, whatever the count)."""
         with translated_errors(self.url, "lineage lookup"), self.engine.connect() as conn:

@@ -136,3 +136,13 @@ training_runs = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+# The last maintenance of each table (0006): the version it left, when, what it did.
+table_maintenance = Table(
+    "table_maintenance",
+    metadata,
+    Column("table_name", String(200), primary_key=True),
+    Column("version", BigInteger, nullable=False),
+    Column("maintained_at", UTCDateTime, nullable=False),
+    Column("details", JSON),
+)
