@@ -61,12 +61,14 @@ def _rows_together(
     """The row-wise cleaning once for the group (``clean_ingest``'s steps, per ingest where
     a step is not row-wise)."""
     ref = TableRef("trusted", table.table_name)
+    # The files' text read at once, in memory (a batch's worth of small files): a lazy
+    # concatenation of a thousand scans, each numbered and given its provenance, plans
+    # for seconds. Then each row is numbered in its file and given its ingest's columns.
+    # (collect_all on a thousand scans starts a blocking thread per file: polars warns.)
     starts, _ = _starts(group)
-    # The files' text at once (a lazy concatenation of a thousand scans numbered one by
-    # one plans for seconds; the frame is a batch's worth of small files), then each row
-    # numbered in its file and given its ingest's provenance.
     collected = pl.concat([frame for _, frame in group], how="vertical").collect()
-    numbered = collected.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64))
+    numbered = collected.with_row_index(ROW)
+    numbered = numbered.with_columns(pl.col(ROW).cast(pl.Int64))
     raw = _provenance(numbered, group, dataset, starts).lazy()
     cleaned = cleaning_of(table)(raw, clean_options(lake))
     trusted_schema(table).validate(cleaned.drop("_errors", ROW, *META))  # types only
