@@ -439,6 +439,35 @@ def webhook(
 
 
 @app.command()
+def ui(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8790,
+) -> None:
+    """Browse the lake in a web page (read-only): zones, tables, quality, lineage, the twin."""
+    from agrolake.ui.launch import start_browser
+
+    start_browser(_lake(), host, port, err.print)
+
+
+@app.command()
+def quality(
+    ingest_id: Annotated[str | None, typer.Argument(help="An ingest id.")] = None,
+    table: Annotated[str | None, typer.Option("--table", help="A table's SQL name.")] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Quality reports of trusted writes: rows in, written, quarantined by check, nulls."""
+    from agrolake.answers.quality import quality_reports
+    from agrolake.ui.terminal import quality_lines
+
+    data = quality_reports(_lake(), ingest_id, table)
+    if json_output:
+        _print_json(data)
+        return
+    for line in quality_lines(data):
+        out.print(line, highlight=False, markup=False)
+
+
+@app.command()
 def demo(
     folder: Annotated[
         Path | None, typer.Option(help="Where to write the sample files (default: under home).")
