@@ -213,8 +213,11 @@ def query(
         list[str] | None, typer.Option("--as-of", help="Time travel: TABLE=VERSION.")
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    vertical: Annotated[
+        bool, typer.Option("--vertical", help="One record per block (with --format table).")
+    ] = False,
 ) -> None:
-    """Query the trusted and refined tables with SQL (DuckDB)."""
+    """Query the trusted and refined tables with SQL (DuckDB); wide results fit the terminal."""
     import polars as pl
 
     from agrolake.answers.query import parse_as_of
@@ -231,10 +234,10 @@ def query(
     elif fmt == "json":
         sys.stdout.write(result.write_json() + "\n")
     else:
-        table = Table(*result.columns)
-        for row in result.iter_rows():
-            table.add_row(*("" if v is None else str(v) for v in row))
-        out.print(table)
+        from agrolake.ui.terminal import result_lines
+
+        for line in result_lines(result, out.width, vertical=vertical):
+            out.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()

@@ -38,7 +38,8 @@ def table_details(
     shown = latest if version is None else lake.tables.open(ref, version)
     assert shown is not None  # it exists: the latest was opened
     schema = pa.schema(shown.schema().to_arrow())
-    dataset = shown.to_pyarrow_dataset()
+    dataset = lake.tables.dataset(ref, version)
+    assert dataset is not None
     total = dataset.count_rows()
     rows = page_of(dataset, schema, (page - 1) * page_size, page_size)
     return {
@@ -89,7 +90,9 @@ def preview(
     if table is None:
         raise UsageError(f"{ref.sql_name} has not been written yet")
     schema = pa.schema(table.schema().to_arrow())
-    return page_of(table.to_pyarrow_dataset(), schema, (page - 1) * page_size, page_size)
+    dataset = lake.tables.dataset(ref, version)
+    assert dataset is not None
+    return page_of(dataset, schema, (page - 1) * page_size, page_size)
 
 
 def _check_page(page: int, page_size: int) -> None:

@@ -38,16 +38,14 @@ def format_value(value: Any) -> str:
 
 
 def format_float(value: float) -> str:
-    """Four significant figures below 1, two decimals below 1,000, one above; no
-    trailing zeros: 0.5464, 21.53, 72.4, 16402.5."""
+    """Up to four decimals (two from 1,000 on), no trailing zeros: 0.5464, 21.5306,
+    72.4 (not 72.39999999999999), 16402.5."""
     if value != value:  # NaN
         return "NaN"
-    magnitude = abs(value)
-    decimals = 4 if magnitude < 1 else 2 if magnitude < 1000 else 1
-    text = f"{value:.{decimals}f}"
+    text = f"{value:.{4 if abs(value) < 1000 else 2}f}"
     if "." in text:
         text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
+    return "0" if text == "-0" else text
 
 
 def kind_of(value: Any) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from agrolake.errors import AgrolakeError, UsageError
 from agrolake.lake import Lake
 from agrolake.ui import access, formatting, params, svg_charts, svg_graph, views
 from agrolake.ui.downloads import as_csv, as_parquet
+from agrolake.ui.snapshots import BrowsedLake
 from agrolake.ui.views import View
 
 log = logging.getLogger("agrolake.ui")
@@ -110,7 +112,7 @@ class Browser:
 
         return endpoint
 
-    def download(self, view: View, stem: str) -> Any:
+    def download(self, view: View, stem: str | Callable[[Request], str]) -> Any:
         async def endpoint(request: Request) -> Response:
             kind = request.path_params["format"]
             if kind not in ("csv", "parquet"):
@@ -219,7 +221,7 @@ class SecurityHeaders:
 
 def create_app(lake: Lake) -> Starlette:
     """The lake browser over ``lake`` (its settings decide whether a token is needed)."""
-    browser = Browser(lake)
+    browser = Browser(lake if isinstance(lake, BrowsedLake) else BrowsedLake(lake.settings))
     token = lake.settings.ui_token
 
     async def not_found(request: Request, exc: Exception) -> Response:
