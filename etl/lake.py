@@ -9,6 +9,7 @@ from prefect import flow, task
 
 from agrolake.lake import open_lake
 from agrolake.pipeline import run_all
+from etl.artifacts import publish_quality
 from etl.events import publish_table_versions
 from etl.hooks import NOTIFY, ZONE_TASK
 from etl.report import landing_progress, report, run_main
@@ -18,6 +19,7 @@ from etl.report import landing_progress, report, run_main
 def run_every_zone() -> dict[str, object]:
     with open_lake() as lake, landing_progress() as progress:
         summary = run_all(lake, on_listed=progress.on_listed, on_outcome=progress.on_outcome)
+        publish_quality(lake, summary.trusted.ingests)
     for line in summary.lines():
         report(line)
     publish_table_versions(summary.trusted.writes + summary.refined.writes)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from prefect import flow, task
 
+from etl.artifacts import publish_quality
 from etl.events import publish_table_versions
 from etl.hooks import NOTIFY, ZONE_TASK
 from etl.report import report, run_main
@@ -19,6 +20,7 @@ def trust_raw_ingests() -> dict[str, int]:
 
     with open_lake() as lake:
         summary = process_trusted(lake)
+        publish_quality(lake, summary.ingests)
     report(summary.line())
     publish_table_versions(summary.writes)
     return {w.table: w.version for w in summary.writes}

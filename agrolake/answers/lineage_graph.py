@@ -14,6 +14,7 @@ from typing import Any
 from agrolake.answers import provenance
 from agrolake.answers.registered_models import trained_versions
 from agrolake.lake import Lake
+from agrolake.lake.tables import QUARANTINE
 
 #: More ingests than this behind one version are summarised in one node.
 MAX_INGESTS = 30
@@ -37,7 +38,7 @@ class Graph:
         name = facts.get("original_name") or facts["ingest_id"]
         file_id = self.add(f"file:{name}", "file", name, file=name)
         ingest_id = self.add(
-            f"ingest:{facts['ingest_id']}", "ingest", facts["ingest_id"],
+            f"ingest:{facts['ingest_id']}", "ingest", _claimed_at(facts["ingest_id"]),
             ingest_id=facts["ingest_id"], status=facts.get("status"),
         )  # fmt: skip
         self.link(file_id, ingest_id)
@@ -50,9 +51,8 @@ class Graph:
         )  # fmt: skip
 
     def model(self, name: str, version: str, aliases: list[str]) -> str:
-        label = f"{name} v{version}" + (f" @{', @'.join(aliases)}" if aliases else "")
         return self.add(
-            f"model:{name}/{version}", "model", label, model=name, version=version,
+            f"model:{name}/{version}", "model", f"{name} v{version}", model=name, version=version,
             aliases=aliases,
         )  # fmt: skip
 
@@ -62,6 +62,14 @@ class Graph:
             "nodes": list(self.nodes.values()),
             "edges": [{"from": s, "to": t} for s, t in self.edges],
         }
+
+
+def _claimed_at(ingest_id: str) -> str:
+    """An ingest's label: when it was claimed (``20261126T041458…`` → 2026-11-26 04:14:58)."""
+    stamp = ingest_id.split("-", 1)[0]
+    if len(stamp) < 15 or stamp[8] != "T":
+        return ingest_id
+    return f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:8]} {stamp[9:11]}:{stamp[11:13]}:{stamp[13:15]}"
 
 
 def _sources(graph: Graph, target: str, ingests: list[dict[str, Any]]) -> None:
@@ -94,8 +102,11 @@ def of_file(lake: Lake, key: str) -> dict[str, Any]:
     ingest_ids = {item["ingest_id"] for item in found}
     for item in found:
         ingest = graph.file(item)
-        reached = {t["table"]: graph.table(t["table"], t["version"]) for t in item["tables"]}
-        for t in item["tables"]:
+        # The quarantine table records every ingest it was rewritten for, rows or not:
+        # the ingest's page says what was quarantined, the graph stays on its tables.
+        tables = [t for t in item["tables"] if t["table"] != QUARANTINE.sql_name]
+        reached = {t["table"]: graph.table(t["table"], t["version"]) for t in tables}
+        for t in tables:
             recorded = lineage.version(t["table"], t["version"])
             feeding = [reached[i] for i in (recorded.inputs if recorded else {}) if i in reached]
             for source in feeding or [ingest]:

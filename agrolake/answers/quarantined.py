@@ -7,8 +7,8 @@ from typing import Any
 
 import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from agrolake.answers.filters import matching
 from agrolake.errors import UsageError
 from agrolake.lake import Lake
 from agrolake.lake.tables import QUARANTINE, QUARANTINE_SCHEMA
@@ -24,15 +24,7 @@ def quarantine_rows(
     dataset = lake.tables.dataset(QUARANTINE)
     if dataset is None:
         return QUARANTINE_SCHEMA.empty_table()
-    wanted = [
-        pc.field(column) == value
-        for column, value in (("table", table), ("check", check), ("_ingest_id", ingest_id))
-        if value is not None
-    ]
-    where = None
-    for condition in wanted:
-        where = condition if where is None else where & condition
-    rows: pa.Table = dataset.to_table(filter=where)
+    rows = matching(dataset, table=table, check=check, _ingest_id=ingest_id)
     return rows.sort_by(
         [("table", "ascending"), ("_ingest_id", "ascending"), ("row_index", "ascending")]
     )

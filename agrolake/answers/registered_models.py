@@ -47,7 +47,7 @@ def registered_models(lake: Lake) -> dict[str, Any]:
                     "description": model.description or None,
                     "aliases": dict(model.aliases or {}),
                     "versions": [
-                        _version(mlflow_client, v)
+                        _version(mlflow_client, v, model.aliases or {})
                         for v in sorted(versions, key=lambda v: int(v.version), reverse=True)
                     ],
                 }
@@ -57,7 +57,8 @@ def registered_models(lake: Lake) -> dict[str, Any]:
     return found
 
 
-def _version(mlflow_client: Any, version: Any) -> dict[str, Any]:
+def _version(mlflow_client: Any, version: Any, aliases: dict[str, Any]) -> dict[str, Any]:
+    """One version; its aliases come from the model (searches leave them out)."""
     run = mlflow_client.get_run(version.run_id) if version.run_id else None
     tags = run.data.tags if run else {}
     table = tags.get("agrolake.table")
@@ -65,7 +66,7 @@ def _version(mlflow_client: Any, version: Any) -> dict[str, Any]:
     created = datetime.fromtimestamp(int(version.creation_timestamp) / 1000, UTC)
     return {
         "version": str(version.version),
-        "aliases": sorted(version.aliases or []),
+        "aliases": sorted(a for a, v in aliases.items() if str(v) == str(version.version)),
         "created_at": created.isoformat(),
         "run_id": version.run_id,
         "estimator": run.data.params.get("estimator") if run else None,

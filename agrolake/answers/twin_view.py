@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import polars as pl
-import pyarrow.compute as pc
 
+from agrolake.answers.filters import matching
 from agrolake.errors import UsageError
 from agrolake.lake import Lake
 from agrolake.lake.tables import TableRef
@@ -35,11 +35,7 @@ def _frame(lake: Lake, ref: TableRef, **equal: str) -> pl.DataFrame:
     dataset = lake.tables.dataset(ref)
     if dataset is None:
         return pl.DataFrame()
-    where = None
-    for column, value in equal.items():
-        condition = pc.field(column) == value
-        where = condition if where is None else where & condition
-    frame = pl.from_arrow(dataset.to_table(filter=where))
+    frame = pl.from_arrow(matching(dataset, **equal))
     assert isinstance(frame, pl.DataFrame)
     return frame
 

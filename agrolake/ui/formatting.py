@@ -90,3 +90,10 @@ def pretty_json(text: str | None) -> str:
         return json.dumps(json.loads(text), ensure_ascii=False, indent=1)
     except ValueError:
         return text
+
+
+def rounded(value: Any, digits: int = 1) -> str:
+    """A figure for reading, not for copying: 19.3078 °C → 19.3 (non-numbers as usual)."""
+    if isinstance(value, float) and value == value:
+        return f"{value:.{digits}f}"
+    return format_value(value)

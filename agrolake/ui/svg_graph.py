@@ -9,8 +9,8 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-BOX_W, BOX_H, GAP_X, GAP_Y, PAD = 220, 48, 64, 14, 12
-LABEL_CHARS = 30
+BOX_W, BOX_H, GAP_X, GAP_Y, PAD = 200, 48, 44, 14, 12
+LABEL_CHARS = 27
 
 #: Column of each kind; tables go by zone.
 RANKS = {"file": 0, "ingest": 1, "more": 1, "trusted": 2, "refined": 3, "model": 4}
@@ -78,6 +78,8 @@ def _node(node: dict[str, Any], at: tuple[float, float], link: str | None, focus
     caption = CAPTIONS.get(kind, kind)
     if node.get("status"):
         caption += f" · {node['status']}"
+    if node.get("aliases"):
+        caption = "@" + ", @".join(node["aliases"])
     box = (
         f'<g class="node {escape(kind)}{" focus" if focus else ""}">'
         f"<title>{escape(label)}</title>"

@@ -70,6 +70,7 @@ def templates() -> Environment:
         moment=formatting.format_moment,
         size=formatting.format_bytes,
         pretty_json=formatting.pretty_json,
+        rounded=formatting.rounded,
     )
     env.globals.update(
         link=params.link,
