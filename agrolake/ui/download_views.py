@@ -9,7 +9,7 @@ import pyarrow as pa
 from starlette.requests import Request
 
 from agrolake.answers.quarantined import quarantine_rows
-from agrolake.answers.table_details import PAGE_SIZE, known_table
+from agrolake.answers.table_details import MAX_PAGE_SIZE, PAGE_SIZE, known_table
 from agrolake.answers.table_details import preview as table_preview
 from agrolake.lake import Lake
 from agrolake.ui import params
@@ -21,7 +21,7 @@ def preview(lake: Lake, request: Request) -> pa.Table:
         params.path_text(request, "name"),
         params.number(request, "version"),
         params.number(request, "page", minimum=1, default=1),
-        params.number(request, "page_size", minimum=1, default=PAGE_SIZE),
+        params.number(request, "page_size", minimum=1, maximum=MAX_PAGE_SIZE, default=PAGE_SIZE),
     )
 
 

@@ -33,13 +33,22 @@ def text(request: Request, name: str, *, limit: int = MAX_TEXT) -> str | None:
     return value.strip()
 
 
-def number(request: Request, name: str, *, minimum: int = 0, default: int | None = None) -> Any:
+def number(
+    request: Request,
+    name: str,
+    *,
+    minimum: int = 0,
+    maximum: int = MAX_NUMBER,
+    default: int | None = None,
+) -> Any:
     """A whole-number query parameter (``default`` when absent)."""
     value = text(request, name, limit=12)
     if value is None:
         return default
-    if not value.isdigit() or not minimum <= int(value) <= MAX_NUMBER:
-        raise BadParameter(f"{name} takes a whole number from {minimum}, not {value!r}")
+    if not value.isdigit() or not minimum <= int(value) <= maximum:
+        raise BadParameter(
+            f"{name} takes a whole number from {minimum} to {maximum}, not {value!r}"
+        )
     return int(value)
 
 

@@ -16,7 +16,7 @@ from agrolake.answers.overview import ingest_outcome, overview
 from agrolake.answers.quality import quality_reports
 from agrolake.answers.quarantined import quarantine_report
 from agrolake.answers.registered_models import registered_models
-from agrolake.answers.table_details import PAGE_SIZE, known_table, table_details
+from agrolake.answers.table_details import MAX_PAGE_SIZE, PAGE_SIZE, known_table, table_details
 from agrolake.answers.twin_view import enclosure, enclosures
 from agrolake.datasets.registry import load_registry
 from agrolake.errors import UsageError
@@ -64,7 +64,7 @@ def table(lake: Lake, request: Request) -> dict[str, Any]:
         params.path_text(request, "name"),
         params.number(request, "version"),
         params.number(request, "page", minimum=1, default=1),
-        params.number(request, "page_size", minimum=1, default=PAGE_SIZE),
+        params.number(request, "page_size", minimum=1, maximum=MAX_PAGE_SIZE, default=PAGE_SIZE),
     )
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -56,34 +58,53 @@ def build_lake(settings: Settings, folder: Path) -> Lake:
     return lake
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def browsed_lake(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Lake]:
-    """Built once per module and backend; tests only read it."""
-    storage, catalog = request.param
-    folder = tmp_path_factory.mktemp("browsed")
-    values: dict[str, object] = {"home": folder / "home", "train_on_run": False}
+@dataclass
+class Browsed:
+    """A built lake and the AGROLAKE_* environment that names it (for the CLI)."""
+
+    lake: Lake
+    env: dict[str, str]
+
+
+@contextmanager
+def browsed(
+    request: pytest.FixtureRequest, backend: tuple[str, str], folder: Path
+) -> Iterator[Browsed]:
+    """Build the lake on ``backend`` (storage, catalog) under ``folder``."""
+    storage, catalog = backend
+    env = {"AGROLAKE_HOME": str(folder / "home"), "AGROLAKE_TRAIN_ON_RUN": "false"}
     if storage == "s3":
-        env = s3_env(request.getfixturevalue("s3_server"), f"u{secrets.token_hex(5)}")
-        values |= {k.removeprefix("AGROLAKE_").lower(): v for k, v in env.items()}
+        env |= s3_env(request.getfixturevalue("s3_server"), f"u{secrets.token_hex(5)}")
     if catalog == "postgresql":
-        values["catalog_url"] = request.getfixturevalue("postgres").create_database(
-            f"u{secrets.token_hex(6)}"
-        )
+        server = request.getfixturevalue("postgres")
+        env["AGROLAKE_CATALOG_URL"] = server.create_database(f"u{secrets.token_hex(6)}")
     with pytest.MonkeyPatch.context() as patch:
-        # MLflow's default experiment writes under the working folder; keep it ours.
+        # Built before the per-test clean environment: clean it here, and keep MLflow's
+        # default experiment (./mlruns) in the lake's folder.
         patch.chdir(folder)
         for name in [n for n in os.environ if n.startswith(("AGROLAKE_", "MLFLOW_"))]:
             patch.delenv(name)
-        lake = build_lake(Settings(_env_file=None, **values), folder)  # type: ignore[arg-type]
-        yield lake
-    lake.close()
+        for name, value in env.items():
+            patch.setenv(name, value)
+        lake = build_lake(Settings(), folder)
+    try:
+        yield Browsed(lake, env)
+    finally:
+        lake.close()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def browsed_lake(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Browsed]:
+    """Built once per module and backend; tests only read it."""
+    with browsed(request, request.param, tmp_path_factory.mktemp("browsed")) as built:
+        yield built
 
 
 @pytest.fixture(scope="module")
-def client(browsed_lake: Lake) -> Iterator[TestClient]:
+def client(browsed_lake: Browsed) -> Iterator[TestClient]:
     from agrolake.ui.webapp import create_app
 
-    with TestClient(create_app(browsed_lake), raise_server_exceptions=False) as test_client:
+    with TestClient(create_app(browsed_lake.lake), raise_server_exceptions=False) as test_client:
         yield test_client
