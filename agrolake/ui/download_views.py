@@ -9,20 +9,13 @@ import pyarrow as pa
 from starlette.requests import Request
 
 from agrolake.answers.quarantined import quarantine_rows
-from agrolake.answers.table_details import MAX_PAGE_SIZE, PAGE_SIZE, known_table
 from agrolake.answers.table_details import preview as table_preview
 from agrolake.lake import Lake
-from agrolake.ui import params
+from agrolake.ui.views import page_of_table, quarantine_filters
 
 
 def preview(lake: Lake, request: Request) -> pa.Table:
-    return table_preview(
-        lake,
-        params.path_text(request, "name"),
-        params.number(request, "version"),
-        params.number(request, "page", minimum=1, default=1),
-        params.number(request, "page_size", minimum=1, maximum=MAX_PAGE_SIZE, default=PAGE_SIZE),
-    )
+    return table_preview(lake, *page_of_table(request))
 
 
 def preview_name(request: Request) -> str:
@@ -34,11 +27,4 @@ def preview_name(request: Request) -> str:
 
 
 def quarantine(lake: Lake, request: Request) -> pa.Table:
-    name = params.text(request, "table", limit=200)
-    ingest = params.text(request, "ingest", limit=40)
-    return quarantine_rows(
-        lake,
-        known_table(lake, name).sql_name if name else None,
-        params.text(request, "check", limit=500),
-        params.ingest_id(ingest) if ingest else None,
-    )
+    return quarantine_rows(lake, *quarantine_filters(lake, request))

@@ -58,9 +58,9 @@ def dataset(lake: Lake, request: Request) -> dict[str, Any]:
     return details
 
 
-def table(lake: Lake, request: Request) -> dict[str, Any]:
-    return table_details(
-        lake,
+def page_of_table(request: Request) -> tuple[str, int | None, int, int]:
+    """The table, version, page and page size a table page (or its download) asks for."""
+    return (
         params.path_text(request, "name"),
         params.number(request, "version"),
         params.number(request, "page", minimum=1, default=1),
@@ -68,20 +68,28 @@ def table(lake: Lake, request: Request) -> dict[str, Any]:
     )
 
 
+def table(lake: Lake, request: Request) -> dict[str, Any]:
+    return table_details(lake, *page_of_table(request))
+
+
 def invalid(lake: Lake, request: Request) -> list[dict[str, Any]]:
     """``agrolake invalid --json``."""
     return reports.invalid_files(lake)
 
 
-def quarantine(lake: Lake, request: Request) -> dict[str, Any]:
+def quarantine_filters(lake: Lake, request: Request) -> tuple[str | None, str | None, str | None]:
+    """The table (its SQL name), check and ingest the quarantine page is narrowed to."""
     name = params.text(request, "table", limit=200)
     ingest = params.text(request, "ingest", limit=40)
-    return quarantine_report(
-        lake,
+    return (
         known_table(lake, name).sql_name if name else None,
         params.text(request, "check", limit=500),
         params.ingest_id(ingest) if ingest else None,
     )
+
+
+def quarantine(lake: Lake, request: Request) -> dict[str, Any]:
+    return quarantine_report(lake, *quarantine_filters(lake, request))
 
 
 def _lineage_subject(request: Request) -> tuple[str, str, int | None]:
