@@ -78,7 +78,7 @@ def clean_env(home: Path) -> dict[str, str]:
     return {**env, "AGROLAKE_HOME": str(home), "AGROLAKE_TRAIN_ON_RUN": "false"}
 
 
-def build(folder: Path, more: int) -> Path:
+def build(folder: Path, more: int) -> None:
     """The browsed lake of tests/ui, and ``more`` extra files per trusted table."""
     from agrolake.lake.settings import Settings
     from tests.ui.conftest import build_lake
@@ -94,7 +94,6 @@ def build(folder: Path, more: int) -> Path:
         upload(lake, extra_files(folder / "more", more))
         run_all(lake)
     lake.close()
-    return folder / "home"
 
 
 def extra_files(folder: Path, count: int) -> list[Path]:
@@ -239,6 +238,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3, help="untimed requests per page first")
     parser.add_argument("--repeat", type=int, default=2, help="rounds, servers in rotating order")
     parser.add_argument("--out", type=Path, help="write the Markdown report here too")
+    parser.add_argument(
+        "--folder", type=Path, help="build the lakes here and keep them (reused when present)"
+    )
     parser.add_argument("--serve-plain", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_plain:
@@ -252,11 +254,13 @@ def main() -> None:
     ]
     with tempfile.TemporaryDirectory(prefix="agrolake-bench-ui-") as tmp:
         for name in args.lakes.split(","):
-            folder = Path(tmp) / name
-            folder.mkdir()
-            started = time.perf_counter()
-            home = build(folder, 100 if name == "100-ingests" else 0)
-            print(f"built {name} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+            folder = (args.folder or Path(tmp)).resolve() / name
+            home = folder / "home"
+            if not home.exists():
+                folder.mkdir(parents=True)
+                started = time.perf_counter()
+                build(folder, 100 if name == "100-ingests" else 0)
+                print(f"built {name} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
             os.chdir(ROOT)
             report += run_lake(name, home, args)
     text = "\n".join(report)

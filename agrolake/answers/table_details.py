@@ -9,6 +9,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.dataset as pads
 
+from agrolake.answers.ingest_lookups import original_names
 from agrolake.answers.inventory import queryable_tables
 from agrolake.answers.quarantined import by_check
 from agrolake.datasets.registry import load_registry
@@ -104,7 +105,7 @@ def history(lake: Lake, ref: TableRef, commits: list[dict[str, Any]]) -> list[di
     """Every Delta commit, newest first, with what agrolake recorded about it: rows,
     quarantined rows, the ingests it added (with their file names), the inputs it read."""
     recorded = {v.version: v for v in lake.catalog.lineage.versions(ref.sql_name)}
-    names = {i.ingest_id: i.original_name for i in lake.catalog.find()} if recorded else {}
+    names = original_names(lake, (i for v in recorded.values() for i in v.added))
     found = []
     for commit in sorted(commits, key=lambda c: int(c["version"]), reverse=True):
         number = int(commit["version"])

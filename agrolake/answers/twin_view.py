@@ -30,12 +30,13 @@ LISTED = (
 MAX_SEARCH = 100
 
 
-def _frame(lake: Lake, ref: TableRef, **equal: str) -> pl.DataFrame:
-    """A table's rows whose columns equal the given values (empty if never written)."""
+def _frame(lake: Lake, ref: TableRef, years: list[int] | None = None, **equal: str) -> pl.DataFrame:
+    """A table's rows whose columns equal the given values, of the given ``year``
+    partitions only (empty if never written)."""
     dataset = lake.tables.dataset(ref)
     if dataset is None:
         return pl.DataFrame()
-    frame = pl.from_arrow(matching(dataset, **equal))
+    frame = pl.from_arrow(matching(dataset, {"year": years} if years else None, **equal))
     assert isinstance(frame, pl.DataFrame)
     return frame
 
@@ -91,6 +92,13 @@ def _events(lake: Lake, ref: TableRef, enclosure_id: str) -> list[dict[str, Any]
     return events.drop("_ingest_id", strict=False).sort("date").to_dicts()
 
 
+def _calendar_years(harvests: list[int], season: Season) -> list[int]:
+    """The calendar years the harvests' seasons fall in (the year before too, for a
+    season that spans the new year): the ``year`` partitions worth reading."""
+    before = [h - 1 for h in harvests] if season.spans_new_year else []
+    return sorted({*harvests, *before})
+
+
 def _in_season(frame: pl.DataFrame, harvests: list[int], season: Season) -> pl.DataFrame:
     """Rows of the growing seasons of the given harvest years, with their ``season`` year."""
     return frame.with_columns(season.year_of(pl.col("date")).alias("season")).filter(
@@ -105,7 +113,7 @@ def _weather(
     found: dict[str, Any] = {"location_id": location_id, "seasons": []}
     if location_id is None:
         return found
-    daily = _frame(lake, WEATHER, location_id=location_id)
+    daily = _frame(lake, WEATHER, _calendar_years(harvests, season), location_id=location_id)
     if not daily.height:
         return found
     daily = _in_season(daily, harvests, season).sort("date")
@@ -128,7 +136,7 @@ def _weather(
 
 def _ndvi(lake: Lake, enclosure_id: str, harvests: list[int], season: Season) -> list[Any]:
     """NDVI observations of each growing season."""
-    values = _frame(lake, NDVI, enclosure_id=enclosure_id)
+    values = _frame(lake, NDVI, _calendar_years(harvests, season), enclosure_id=enclosure_id)
     if not values.height:
         return []
     values = _in_season(values, harvests, season).sort("date")
