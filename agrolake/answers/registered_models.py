@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from agrolake.errors import AgrolakeError
 from agrolake.lake import Lake
@@ -17,9 +18,15 @@ GATE_PREFIX = "gate."
 
 
 def mlflow_ui(lake: Lake) -> str | None:
-    """The MLflow UI's address when a tracking server is configured, else None."""
+    """The MLflow UI's address when a tracking server is configured, else None; without
+    the user and password a tracking URI may carry (pages show it as a link)."""
     uri = lake.settings.mlflow_tracking_uri
-    return uri.rstrip("/") if uri and uri.startswith(("http://", "https://")) else None
+    if not uri or not uri.startswith(("http://", "https://")):
+        return None
+    parts = urlsplit(uri)
+    host = parts.hostname or ""
+    netloc = (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
 
 
 def has_registry(lake: Lake) -> bool:

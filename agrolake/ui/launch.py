@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 from agrolake.errors import ConfigError, UsageError
@@ -25,6 +26,10 @@ def start_browser(lake: Lake, host: str, port: int, say: Callable[[str], None]) 
     from agrolake.ui.webapp import serve
 
     check_address(lake, host, port)
+    # MLflow's client retries an unreachable tracking server for minutes; a page that
+    # shows models should say at once that it is down (a 503 page) instead.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
     shown = f"[{host}]" if ":" in host else host
     guarded = " (token required)" if lake.settings.ui_token is not None else ""
     say(f"ui: the lake browser on http://{shown}:{port}/{guarded}; Ctrl+C stops it")

@@ -45,7 +45,7 @@ def number(
     value = text(request, name, limit=12)
     if value is None:
         return default
-    if not value.isdigit() or not minimum <= int(value) <= maximum:
+    if not (value.isascii() and value.isdigit()) or not minimum <= int(value) <= maximum:
         raise BadParameter(
             f"{name} takes a whole number from {minimum} to {maximum}, not {value!r}"
         )

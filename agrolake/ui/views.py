@@ -15,7 +15,7 @@ from agrolake.answers.inventory import orphaned_datasets, orphaned_tables
 from agrolake.answers.overview import ingest_outcome, overview
 from agrolake.answers.quality import quality_reports
 from agrolake.answers.quarantined import quarantine_report
-from agrolake.answers.registered_models import registered_models
+from agrolake.answers.registered_models import has_registry, registered_models
 from agrolake.answers.table_details import MAX_PAGE_SIZE, PAGE_SIZE, known_table, table_details
 from agrolake.answers.twin_view import enclosure, enclosures
 from agrolake.datasets.registry import load_registry
@@ -102,12 +102,22 @@ def _lineage_subject(request: Request) -> tuple[str, str, int | None]:
     return kind, value, params.number(request, "version")
 
 
+def _known_model(lake: Lake, reference: str) -> str:
+    """A model reference, once there is a registry to look in (a read-only page must not
+    create the embedded MLflow database)."""
+    if not has_registry(lake):
+        raise UsageError(f"no model {reference!r}: no model has been trained yet")
+    return reference
+
+
 def lineage(lake: Lake, request: Request) -> Any:
     """``agrolake lineage [KEY|--table|--model] --json``."""
     kind, value, version = _lineage_subject(request)
     if kind == "table":
         return provenance.of_table(lake, value, version)
-    return provenance.of_model(lake, value) if kind == "model" else provenance.of_key(lake, value)
+    if kind == "model":
+        return provenance.of_model(lake, _known_model(lake, value))
+    return provenance.of_key(lake, value)
 
 
 def lineage_graph_view(lake: Lake, request: Request) -> dict[str, Any]:
@@ -115,7 +125,7 @@ def lineage_graph_view(lake: Lake, request: Request) -> dict[str, Any]:
     if kind == "table":
         return lineage_graph.of_table(lake, value, version)
     if kind == "model":
-        return lineage_graph.of_model(lake, value)
+        return lineage_graph.of_model(lake, _known_model(lake, value))
     return lineage_graph.of_file(lake, value)
 
 

@@ -26,6 +26,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from agrolake.answers.registered_models import mlflow_ui
 from agrolake.errors import AgrolakeError, UsageError
 from agrolake.lake import Lake
 from agrolake.ui import access, formatting, params, svg_charts, svg_graph, views
@@ -90,11 +91,10 @@ class Browser:
     def __init__(self, lake: Lake) -> None:
         self.lake = lake
         self.env = templates()
+        self.mlflow_ui = mlflow_ui(lake)
 
     def render(self, template: str, code: int = 200, **context: Any) -> HTMLResponse:
-        page = self.env.get_template(template).render(
-            mlflow_ui=self.lake.settings.mlflow_tracking_uri, **context
-        )
+        page = self.env.get_template(template).render(mlflow_ui=self.mlflow_ui, **context)
         return HTMLResponse(page, status_code=code)
 
     async def data(self, view: View, request: Request) -> Any:
