@@ -234,7 +234,7 @@ def query(
     elif fmt == "json":
         sys.stdout.write(result.write_json() + "\n")
     else:
-        from agrolake.ui.terminal import result_lines
+        from agrolake.ui.result_grid import result_lines
 
         for line in result_lines(result, out.width, vertical=vertical):
             out.print(line, highlight=False, markup=False, soft_wrap=True)
@@ -460,7 +460,7 @@ def quality(
 ) -> None:
     """Quality reports of trusted writes: rows in, written, quarantined by check, nulls."""
     from agrolake.answers.quality import quality_reports
-    from agrolake.ui.terminal import quality_lines
+    from agrolake.ui.result_grid import quality_lines
 
     data = quality_reports(_lake(), ingest_id, table)
     if json_output:
