@@ -137,7 +137,10 @@ def run(json_output: JsonFlag = False) -> None:
 
     lake = _lake()
     with landing_bar(enabled=not json_output) as landing:
-        summary = run_all(lake, on_listed=landing.on_listed, on_outcome=landing.on_outcome)
+        summary = run_all(
+            lake, on_listed=landing.on_listed, on_outcome=landing.on_outcome,
+            on_progress=landing.on_progress,
+        )  # fmt: skip
     _publish_table_events(lake, summary)
     if json_output:
         _print_json(
@@ -248,7 +251,10 @@ def rebuild(
 
     if bool(tables) == all_:
         raise UsageError("give the tables to rebuild, or --all")
-    for write in rebuild_tables(_lake(), None if all_ else list(tables or [])):
+    lake = _lake()
+    with progress_bar("rebuilding") as on_progress:
+        writes = rebuild_tables(lake, None if all_ else list(tables or []), on_progress)
+    for write in writes:
         out.print(f"rebuilt {write.table} v{write.version} ({write.rows} rows)", highlight=False)
 
 
