@@ -1,4 +1,9 @@
-"""The ``agrolake`` command line: one line per failure, ``--json`` for machines."""
+"""The ``agrolake`` command line: one line per failure, ``--json`` for machines.
+
+It behaves like the Click tools users know: ``--version``, shell completion
+(``--install-completion``), value names in help (``PATH``, ``TEXT``), one ``error:``
+line with Click's suggestion for a mistyped command or option.
+"""
 
 from __future__ import annotations
 
@@ -9,33 +14,68 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import click
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from agrolake.cli_datasets import app as datasets_app
-from agrolake.errors import AgrolakeError
+from agrolake.click_style import ClickStyleGroup
+from agrolake.errors import AgrolakeError, StorageUnavailable
+from agrolake.lake.naming import printable
+from agrolake.stack.commands import app as stack_app
+from agrolake.terminal import (
+    counting_bar,
+    err,
+    error_line,
+    landing_bar,
+    progress_bar,
+    show_library_warnings,
+    warn_unknown_settings,
+)
 
 if TYPE_CHECKING:
     from agrolake.lake import Lake
+    from agrolake.pipeline import RunSummary
 
 app = typer.Typer(
     help="agrolake: a zoned data lake for agricultural digital twins.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    cls=ClickStyleGroup,
 )
 app.add_typer(datasets_app, name="datasets")
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+# No markup: file names, reasons and cell values are printed as they are, so a name
+# such as "x[/].csv" or "[link=…]" stays text (styles are given as Text, below).
+out = Console(soft_wrap=True, markup=False)
+
+
+def _say(console: Console, label: str, style: str, text: str) -> None:
+    """``  label text`` with the label styled and the text escaped."""
+    console.print(Text.assemble("  ", (label, style), " ", printable(text)), highlight=False)
+
+
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+app.add_typer(stack_app, name="stack")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        out.print(f"agrolake {version('agrolake')}", highlight=False)
+        raise typer.Exit()
 
 
 @app.callback()
 def _options(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show tracebacks.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """Global options (read again by main() to decide on tracebacks)."""
 
@@ -47,18 +87,6 @@ def _lake() -> Lake:
     lake = Lake.from_env()
     lake.init()
     return lake
-
-
-def _progress(enabled: bool) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        disable=not enabled or not err.is_terminal,
-        transient=True,
-    )
 
 
 def _print_json(data: Any) -> None:
@@ -78,17 +106,28 @@ def init() -> None:
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to upload to landing.")],
+    follow_symlinks: Annotated[
+        bool, typer.Option(help="Follow links inside folders (they may point outside them).")
+    ] = False,
 ) -> None:
     """Upload files (or every file in folders) into the landing zone."""
-    from agrolake.zones.uploads import files_under, upload
+    from agrolake.errors import UsageError
+    from agrolake.zones.uploads import Skipped, files_under, upload
 
     lake = _lake()
-    total = sum(1 for _ in files_under(paths))
-    with _progress(True) as progress:
-        task = progress.add_task("uploading", total=total)
-        done = upload(lake, paths, on_upload=lambda _: progress.advance(task))
+    total = sum(1 for _ in files_under(paths, follow_symlinks=follow_symlinks))
+    skipped: list[Skipped] = []
+    with counting_bar("uploading", total) as advance:
+        done = upload(
+            lake, paths, on_upload=lambda _: advance(),
+            follow_symlinks=follow_symlinks, skipped=skipped,
+        )  # fmt: skip
     size = sum(u.size for u in done)
     out.print(f"ingest: {len(done)} files ({size / 1e6:.1f} MB) into landing")
+    for item in skipped:
+        _say(err, "not uploaded", "red", f"{item.path}: {item.reason}")
+    if skipped:
+        raise UsageError(f"{len(skipped)} of {total} files were not uploaded (named above)")
 
 
 @app.command()
@@ -97,13 +136,12 @@ def run(json_output: JsonFlag = False) -> None:
     from agrolake.pipeline import run_all
 
     lake = _lake()
-    with _progress(not json_output) as progress:
-        task = progress.add_task("landing", total=None)
+    with landing_bar(enabled=not json_output) as landing:
         summary = run_all(
-            lake,
-            on_listed=lambda n: progress.update(task, total=n, completed=0),
-            on_outcome=lambda _: progress.advance(task),
-        )
+            lake, on_listed=landing.on_listed, on_outcome=landing.on_outcome,
+            on_progress=landing.on_progress,
+        )  # fmt: skip
+    _publish_table_events(lake, summary)
     if json_output:
         _print_json(
             {
@@ -118,18 +156,24 @@ def run(json_output: JsonFlag = False) -> None:
         )
         return
     for line in summary.lines():
-        out.print(line, highlight=False)
+        out.print(printable(line), highlight=False)
     for outcome in summary.landing.outcomes:
         if outcome.status == "invalid":
-            out.print(f"  [red]invalid[/] {outcome.landing_key}: {outcome.reason}", highlight=False)
+            _say(out, "invalid", "red", f"{outcome.landing_key}: {outcome.reason}")
         elif outcome.status == "retry":
-            out.print(f"  [yellow]retry later[/] {outcome.landing_key}: {outcome.reason}")
+            _say(out, "retry later", "yellow", f"{outcome.landing_key}: {outcome.reason}")
+    for key in summary.landing.unreadable:
+        _say(out, "skipped", "yellow", f"{key}: a key that cannot be processed; rename it")
     for warning in summary.trusted.warnings:
-        out.print(f"  [yellow]warning[/] {warning}", highlight=False)
+        _say(out, "warning", "yellow", warning)
     for problem in summary.problems:
-        err.print(f"warning: {problem} (declaration not loaded)", highlight=False)
+        err.print(printable(f"warning: {problem} (declaration not loaded)"), highlight=False)
     for ingest_id, reason in summary.trusted.failed.items():
-        out.print(f"  [yellow]retry later[/] {ingest_id}: {reason}", highlight=False)
+        _say(out, "retry later", "yellow", f"{ingest_id}: {reason}")
+    for ingest_id, reason in summary.trusted.given_up.items():
+        _say(out, "failed", "red", f"{ingest_id}: {reason} (`agrolake retry` tries it again)")
+    if summary.stopped:
+        raise StorageUnavailable(summary.stopped)
 
 
 @app.command()
@@ -153,8 +197,13 @@ def fetch(
     if source not in fetchers:
         raise UsageError(f"fetch takes weather or ndvi, not {source!r}")
     lake = _lake()
-    summary = fetchers[source](lake, since=_day(since, "--since"), until=_day(until, "--until"))
-    ran = run_all(lake) if run_lake and summary.landed else None
+    first, last = _day(since, "--since"), _day(until, "--until")
+    with progress_bar(f"fetching {source}", enabled=not json_output) as on_progress:
+        summary = fetchers[source](lake, since=first, until=last, on_progress=on_progress)
+    ran = None
+    if run_lake and summary.landed:
+        with landing_bar(enabled=not json_output) as landing:
+            ran = run_all(lake, on_listed=landing.on_listed, on_outcome=landing.on_outcome)
     if json_output:
         _print_json(
             {
@@ -174,7 +223,7 @@ def fetch(
             out.print(line, highlight=False)
     if failure := summary.failure():
         for reason in list(summary.failed.values())[1:]:
-            err.print(f"  failed: {reason}", highlight=False, soft_wrap=True)
+            err.print(printable(f"  failed: {reason}"), highlight=False, soft_wrap=True)
         raise failure
 
 
@@ -202,7 +251,10 @@ def rebuild(
 
     if bool(tables) == all_:
         raise UsageError("give the tables to rebuild, or --all")
-    for write in rebuild_tables(_lake(), None if all_ else list(tables or [])):
+    lake = _lake()
+    with progress_bar("rebuilding") as on_progress:
+        writes = rebuild_tables(lake, None if all_ else list(tables or []), on_progress)
+    for write in writes:
         out.print(f"rebuilt {write.table} v{write.version} ({write.rows} rows)", highlight=False)
 
 
@@ -256,7 +308,11 @@ def train(
     from agrolake.ml.training import train_wine_quality
 
     params = {k: v for k, v in (("alpha", alpha), ("l1_ratio", l1_ratio)) if v is not None}
-    result = train_wine_quality(_lake(), estimator=estimator, params=params, version=version)
+    lake = _lake()
+    with progress_bar("training", enabled=not json_output) as on_progress:
+        result = train_wine_quality(
+            lake, estimator=estimator, params=params, version=version, on_progress=on_progress
+        )
     if json_output:
         _print_json(
             {
@@ -304,9 +360,8 @@ def lineage(
         out.print(f"  run {behind['run_id']}: {metrics}", highlight=False)
         out.print(f"  trained on {behind['table']['name']} v{behind['table']['version']}")
         for item in behind["ingests"]:
-            out.print(
-                f"  from {item['original_name']} (ingest {item['ingest_id']})", highlight=False
-            )
+            name = printable(item["original_name"])
+            out.print(f"  from {name} (ingest {item['ingest_id']})", highlight=False)
         return
     if table is not None:
         data = provenance.of_table(lake, table, version)
@@ -317,20 +372,16 @@ def lineage(
         for item in data["inputs"]:
             out.print(f"  reads {item['table']} v{item['version']}", highlight=False)
         for item in data["ingests"]:
-            out.print(
-                f"  from {item['original_name']} (ingest {item['ingest_id']}, {item['raw_key']})",
-                highlight=False,
-            )
+            shown = printable(f"{item['original_name']} (ingest {item['ingest_id']}, ")
+            out.print(f"  from {shown}{printable(str(item['raw_key']))})", highlight=False)
         return
     found = provenance.of_key(lake, key or "")
     if json_output:
         _print_json(found)
         return
     for item in found:
-        out.print(
-            f"{item['original_name']} (ingest {item['ingest_id']}): {item['status']}",
-            highlight=False,
-        )
+        name = printable(item["original_name"])
+        out.print(f"{name} (ingest {item['ingest_id']}): {item['status']}", highlight=False)
         for reached in item["tables"]:
             out.print(f"  → {reached['table']} v{reached['version']}", highlight=False)
 
@@ -372,7 +423,9 @@ def invalid(json_output: JsonFlag = False) -> None:
         return
     table = Table("file", "ingest id", "reason", title="landing-zone/invalid", show_lines=True)
     for row in rows:
-        table.add_row(row["original_name"], row["ingest_id"], row["reason"])
+        table.add_row(
+            printable(row["original_name"]), row["ingest_id"], printable(row["reason"] or "")
+        )
     out.print(table)
 
 
@@ -394,19 +447,48 @@ def replay(
 
 
 @app.command()
+def retry(
+    ingest_ids: Annotated[
+        list[str] | None, typer.Argument(help="Ingest ids trusted gave up on.")
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every ingest trusted gave up on.")] = False,
+) -> None:
+    """Send ingests that failed in trusted back for another try (after a fix)."""
+    from agrolake.errors import UsageError
+
+    if bool(ingest_ids) == all_:
+        raise UsageError("give the ingest ids to retry, or --all (`agrolake status` counts them)")
+    lake = _lake()
+    again = lake.catalog.retry_failed(None if all_ else list(ingest_ids or []))
+    unknown = sorted(set(ingest_ids or []) - set(again))
+    if unknown:
+        raise UsageError(f"not a failed ingest: {', '.join(unknown)}")
+    out.print(f"retry: {len(again)} ingests back in raw; `agrolake run` takes them to trusted")
+
+
+@app.command()
 def serve(
     model: Annotated[
         str, typer.Option(help="NAME@ALIAS (followed when it moves) or NAME/VERSION.")
     ] = "wine-quality@champion",
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 5001,
+    strict: Annotated[
+        bool | None,
+        typer.Option(
+            "--strict/--no-strict",
+            help="Refuse extra columns and values MLflow would cast (default: "
+            "AGROLAKE_SERVE_STRICT, off).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve a registered model on MLflow's scoring protocol (POST /invocations), lean."""
     from agrolake.lake.settings import load_settings
     from agrolake.serving import serve as run_serving
 
-    err.print(f"serve: {model} on http://{host}:{port}/invocations")
-    run_serving(load_settings(), model=model, host=host, port=port)
+    err.print(f"serve: {model} on http://{host}:{port}/invocations", highlight=False)
+    run_serving(load_settings(), model=model, host=host, port=port, strict=strict)
 
 
 @app.command("mlflow-server")
@@ -487,11 +569,31 @@ def demo(
     out.print(f"demo: wrote {len(files)} sample files to {folder}")
     uploaded = upload(lake, [folder])
     out.print(f"ingest: {len(uploaded)} files into landing")
-    for line in run_all(lake).lines():
+    summary = run_all(lake)
+    if summary.training is None and lake.settings.train_on_run is not False:
+        # With a tracking server `run` leaves training to the deployment; the demo
+        # ends with a champion on every profile.
+        from agrolake.ml.retrain import retrain_if_needed
+
+        summary.training = retrain_if_needed(lake)
+    for line in summary.lines():
         out.print(line, highlight=False)
+    _publish_table_events(lake, summary)
     status(json_output=False)
     invalid(json_output=False)
     _twin_preview(lake)
+
+
+def _publish_table_events(lake: Lake, summary: RunSummary) -> None:
+    """Services profile: new table versions become Prefect events, as the flows publish
+    them, so triggers (retraining on refined.ml_wine_quality) fire for `run` too."""
+    if not lake.settings.uses_s3 and lake.settings.embedded_tracking:
+        return
+    from etl.events import publish_from_outside_a_flow
+
+    writes = [*summary.trusted.writes, *summary.refined.writes]
+    if published := publish_from_outside_a_flow(writes):
+        err.print(f"events: {published} table versions announced to Prefect", highlight=False)
 
 
 TWIN_PREVIEW = """
@@ -516,28 +618,45 @@ def _twin_preview(lake: Lake) -> None:
     out.print(table)
 
 
+@app.command("config")
+def config(json_output: JsonFlag = False) -> None:
+    """Every setting in force and where it came from (default, .env, environment)."""
+    from agrolake.lake.settings_sources import settings_in_force
+
+    found = settings_in_force()
+    if json_output:
+        _print_json([setting.as_dict() for setting in found])
+        return
+    table = Table("setting", "value", "from", title="agrolake settings (secrets masked)")
+    for setting in found:
+        value = "" if setting.value is None else str(setting.value)
+        table.add_row(setting.variable, value, setting.source)
+    out.print(table)
+
+
 def main() -> None:
     """Entry point: agrolake errors become one line and a non-zero exit."""
     verbose = any(arg in ("--verbose", "-v") for arg in sys.argv[1:])
+    show_library_warnings()
+    warn_unknown_settings()
     try:
-        app(standalone_mode=False)
-    except click.exceptions.Abort:
-        err.print("aborted")
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
+        code = app(prog_name="agrolake", standalone_mode=False)
+    except typer.TyperException as exc:  # a usage mistake: Click's message and suggestion
+        context = getattr(exc, "ctx", None)
+        hint = f" (see '{context.command_path} --help')" if context is not None else ""
+        error_line(f"{exc.format_message()}{hint}")
         sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        error_line("aborted")
+        sys.exit(130)
     except AgrolakeError as exc:
         if verbose:
             traceback.print_exc()
-        err.print(f"error: {exc.message}", highlight=False, soft_wrap=True)
+        error_line(exc.message)
         sys.exit(1)
     except Exception as exc:  # the last net: a user never sees a bare traceback
         if verbose:
             traceback.print_exc()
-        err.print(
-            f"error: unexpected {type(exc).__name__}: {exc} (run with --verbose for details)",
-            highlight=False,
-            soft_wrap=True,
-        )
+        error_line(f"{type(exc).__name__}: {exc} (a bug; run with --verbose for details)")
         sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)

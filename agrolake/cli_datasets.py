@@ -20,8 +20,8 @@ app = typer.Typer(
     help="Dataset declarations: list, show, check a file, infer one from a sample.",
     no_args_is_help=True,
 )
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True, markup=False)  # names and reasons are printed as text
+err = Console(stderr=True, soft_wrap=True, markup=False)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 

@@ -10,7 +10,8 @@
     │   └── CatalogUnavailable   connection lost, locked (transient)
     ├── FileRejected         a landing file fails its contract (terminal, reported)
     ├── ApiError             a third-party HTTP API refused or answered nonsense (terminal)
-    │   └── ApiUnavailable       timeout, connection lost, 429, 5xx (transient)
+    │   ├── ApiUnavailable       timeout, connection lost, 429, 5xx (transient)
+    │   └── ApiUnreachable       no network: the name does not resolve (terminal, stops a run)
     └── UsageError           a command was called wrongly (terminal)
 
 Third-party errors are translated once, where they are raised, with
@@ -91,6 +92,11 @@ class ApiUnavailable(ApiError):
     def __init__(self, message: str, *, retry_after: float | None = None, **facts: Any) -> None:
         super().__init__(message, **facts)
         self.retry_after = retry_after
+
+
+class ApiUnreachable(ApiError):
+    """The API's host name does not resolve or the network is down: no request to it can
+    succeed now, so a run stops at the first instead of retrying every one."""
 
 
 class UsageError(AgrolakeError):

@@ -8,14 +8,19 @@ starts each server on 127.0.0.1, measures it alone, and stops it:
   --env-manager local -p PORT --host 127.0.0.1`` (MLflow's CLI process plus its uvicorn
   worker, the sklearn model under ``mlflow.pyfunc``);
 * ``agrolake``: ``python -m agrolake.serving --model wine-quality@champion --port PORT``
-  (what ``agrolake serve`` runs: the model's ONNX export under onnxruntime).
+  (what ``agrolake serve`` runs: the model's ONNX export under onnxruntime);
+* ``before`` (with ``--before DIR``): the same command with the agrolake code in ``DIR``
+  first on ``PYTHONPATH`` (a checkout of an earlier commit), for a before/after in the
+  same run. Releases before issue 16 serve float32 exports only: use it with
+  ``--estimator random_forest`` (linear models are now exported in double precision).
 
 Per server: startup time (launch to ``GET /ping`` = 200); **1 row, sequential**: after
 ``--warmup`` requests, ``--requests`` requests of the seed's body (``dataframe_split``)
 one after the other on one keep-alive connection (``http.client``, TCP_NODELAY), p50 and
 p99 latency and requests/s; **1,000-row batches**: ``--batches`` requests of 1,000 rows
 each, rows/s; **RSS** summed over the server's whole process tree (``psutil``, the
-root and all its descendants) after the load, and the process count. The two servers'
+root and all its descendants) after the load, and the process count, then once more
+after one Parquet body (agrolake imports pyarrow for the first one). The servers'
 predictions for the same 1,000 rows are compared (max relative difference).
 Medians over ``--repeat`` repetitions.
 
@@ -24,6 +29,8 @@ Run from the repository root::
     .venv/bin/python -m bench.serving                         # 3 repetitions, ~3 min
     .venv/bin/python -m bench.serving --repeat 1 --requests 500 --batches 10   # smoke
     .venv/bin/python -m bench.serving --estimator random_forest --out bench/results/serving.md
+    git worktree add /tmp/before HEAD~1 && \
+      .venv/bin/python -m bench.serving --estimator random_forest --before /tmp/before
 
 This is a script, not a test: it measures and reports, it asserts nothing.
 """
@@ -61,6 +68,7 @@ MIB = 1024 * 1024
 MODEL = "wine-quality@champion"
 SERVERS = {
     "mlflow": "`mlflow models serve -m models:/… --env-manager local` (sklearn, mlflow.pyfunc)",
+    "before": "agrolake before (`--before`)",
     "agrolake": "**agrolake** `python -m agrolake.serving` (ONNX, onnxruntime)",
 }
 
@@ -97,11 +105,15 @@ def _train(home: Path, estimator: str) -> str:
     return result.line()
 
 
-def start(kind: str, home: Path, workdir: Path) -> ServerProcess:
+def start(kind: str, home: Path, workdir: Path, before: Path | None) -> ServerProcess:
     if kind == "mlflow":
         env = clean_env({"MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}"})
         return start_mlflow_serve(f"models:/{MODEL}", env, workdir)
-    return start_agrolake(clean_env({"AGROLAKE_HOME": str(home)}), workdir, model=MODEL)
+    env = clean_env({"AGROLAKE_HOME": str(home)})
+    if kind == "before":
+        assert before is not None
+        env["PYTHONPATH"] = str(before.resolve())
+    return start_agrolake(env, workdir, model=MODEL)
 
 
 def measure(server: ServerProcess, args: argparse.Namespace) -> dict[str, Any]:
@@ -127,6 +139,8 @@ def measure(server: ServerProcess, args: argparse.Namespace) -> dict[str, Any]:
         response = client.post(batch)
         batch_times.append(time.perf_counter() - t)
     predictions = response.json()["predictions"]
+    rss = tree_rss(server.pid) / MIB
+    parquet = client.post(_parquet_body(), "application/vnd.apache.parquet")
     client.close()
     import psutil
 
@@ -139,34 +153,64 @@ def measure(server: ServerProcess, args: argparse.Namespace) -> dict[str, Any]:
         "rps": args.requests / elapsed,
         "batch_p50_ms": statistics.median(batch_times) * 1e3,
         "rows_per_s": 1000 * args.batches / sum(batch_times),
-        "rss_mib": tree_rss(server.pid) / MIB,
+        "rss_mib": rss,
+        "rss_parquet_mib": tree_rss(server.pid) / MIB if parquet.status == 200 else None,
         "processes": 1 + len(root.children(recursive=True)),
         "predictions": predictions,
     }
+
+
+def _parquet_body() -> bytes:
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tests.serving.helpers import FEATURES
+
+    rows = wine_rows(100, seed=3)
+    table = pa.table({f: [r[i] for r in rows] for i, f in enumerate(FEATURES)})
+    out = io.BytesIO()
+    pq.write_table(table, out)
+    return out.getvalue()
 
 
 def median_of(runs: list[dict[str, Any]], key: str) -> float:
     return statistics.median(r[key] for r in runs)
 
 
+def _parquet_rss(runs: list[dict[str, Any]]) -> str:
+    values = [r["rss_parquet_mib"] for r in runs if r["rss_parquet_mib"] is not None]
+    return f"{statistics.median(values):.0f} MiB" if values else "refused"
+
+
 def report(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace, model: str) -> str:
+    kinds = [kind for kind in SERVERS if results.get(kind)]
     rows = []
-    for kind, label in SERVERS.items():
+    for kind in kinds:
         runs = results[kind]
         rows.append(
-            f"| {label} | {runs[0]['processes']} | {median_of(runs, 'rss_mib'):.0f} MiB | "
+            f"| {SERVERS[kind]} | {runs[0]['processes']} | {median_of(runs, 'rss_mib'):.0f} MiB | "
+            f"{_parquet_rss(runs)} | "
             f"{median_of(runs, 'startup_s'):.1f} s | {median_of(runs, 'p50_ms'):.2f} ms | "
             f"{median_of(runs, 'p99_ms'):.2f} ms | {median_of(runs, 'rps'):,.0f} | "
             f"{median_of(runs, 'batch_p50_ms'):.1f} ms | {median_of(runs, 'rows_per_s'):,.0f} |"
         )
-    ours, theirs = results["agrolake"], results["mlflow"]
-    ratio_rps = median_of(ours, "rps") / median_of(theirs, "rps")
-    ratio_rows = median_of(ours, "rows_per_s") / median_of(theirs, "rows_per_s")
-    ratio_rss = median_of(theirs, "rss_mib") / median_of(ours, "rss_mib")
-    diff = max(
-        relative_difference(a["predictions"], b["predictions"])
-        for a, b in zip(ours, theirs, strict=True)
-    )
+    ratios = []
+    for baseline in [k for k in kinds if k != "agrolake"]:
+        ours, theirs = results["agrolake"], results[baseline]
+        diff = max(
+            relative_difference(a["predictions"], b["predictions"])
+            for a, b in zip(ours, theirs, strict=True)
+        )
+        ratios.append(
+            f"agrolake ÷ {baseline}: **{median_of(ours, 'rps') / median_of(theirs, 'rps'):.2f}×** "
+            f"the requests/s at 1 row, "
+            f"**{median_of(ours, 'rows_per_s') / median_of(theirs, 'rows_per_s'):.2f}×** the "
+            f"rows/s in 1,000-row batches, "
+            f"{median_of(ours, 'rss_mib') / median_of(theirs, 'rss_mib'):.2f}× the memory; "
+            f"predictions for the same 1,000 rows: max relative difference {diff:.1e}."
+        )
     every = "\n".join(
         f"| {kind} | "
         + " / ".join(f"{r['p50_ms']:.2f}" for r in results[kind])
@@ -175,17 +219,15 @@ def report(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace, m
         + " | "
         + " / ".join(f"{r['rss_mib']:.0f}" for r in results[kind])
         + " |"
-        for kind in SERVERS
+        for kind in kinds
     )
     return f"""Trained: {model.removeprefix("model: ")}.
 
-| Server | processes | RSS (tree) | startup | 1 row p50 | 1 row p99 | 1 row req/s | 1,000 rows p50 | rows/s (1,000-row batches) |
-|---|---:|---:|---:|---:|---:|---:|---:|---:|
+| Server | processes | RSS (tree) | RSS after a Parquet body | startup | 1 row p50 | 1 row p99 | 1 row req/s | 1,000 rows p50 | rows/s (1,000-row batches) |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 {chr(10).join(rows)}
 
-agrolake ÷ mlflow: **{ratio_rps:.1f}×** the requests/s at 1 row, **{ratio_rows:.1f}×** the
-rows/s in 1,000-row batches, **{ratio_rss:.1f}×** less memory. Predictions for the same
-1,000 rows: max relative difference {diff:.1e} (float32 ONNX against float64 sklearn).
+{chr(10).join(ratios)}
 
 Every repetition (1-row p50 ms / req/s / RSS MiB):
 
@@ -217,21 +259,25 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=50)
     parser.add_argument("--out", type=Path, help="write the Markdown report here too")
     parser.add_argument("--json", type=Path, help="write the raw figures here")
+    parser.add_argument(
+        "--before", type=Path, help="also serve with the agrolake code of this folder"
+    )
     args = parser.parse_args()
 
     started = datetime.now(UTC)
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-serving-") as scratch:
         home = Path(scratch) / "home"
         home.mkdir()
         print(f"training {args.estimator} …", file=sys.stderr)
         model = train(home, args.estimator)
-        results: dict[str, list[dict[str, Any]]] = {kind: [] for kind in SERVERS}
-        kinds = list(SERVERS)
+        kinds = [k for k in SERVERS if k != "before" or args.before]
+        results: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
         for repetition in range(args.repeat):
-            order = kinds[repetition % 2 :] + kinds[: repetition % 2]
-            for kind in order:
+            shift = repetition % len(kinds)
+            for kind in kinds[shift:] + kinds[:shift]:
                 workdir = Path(scratch) / f"{kind}-{repetition}"
-                with start(kind, home, workdir) as server:
+                with start(kind, home, workdir, args.before) as server:
                     figures = measure(server, args)
                 results[kind].append(figures)
                 print(
@@ -241,7 +287,13 @@ def main() -> None:
                     file=sys.stderr,
                 )
     text = report(results, args, model)
-    header = f"Machine: {machine()}.\nDate: {started:%Y-%m-%d %H:%M} UTC.\n\n"
+    from bench import facts
+
+    header = (
+        f"Machine: {machine()}.\nDate: {started:%Y-%m-%d %H:%M} UTC; commit {facts.revision()}; "
+        f"load (1-min average) {load_before:.1f} at the start, "
+        f"{os.getloadavg()[0]:.1f} at the end.\n\n"
+    )
     print(header + text)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

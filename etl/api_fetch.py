@@ -12,7 +12,7 @@ from prefect.cache_policies import NO_CACHE
 from agrolake.errors import ApiError
 from etl.landing import land_pending_files
 from etl.refined import refine_changed_tables
-from etl.report import report
+from etl.report import progress, report
 from etl.trusted import trust_raw_ingests
 
 Source = Literal["weather", "ndvi"]
@@ -26,8 +26,8 @@ def fetch_into_landing(source: Source, since: date | None, until: date | None) -
     from agrolake.lake import open_lake
 
     fetch = apis.fetch_weather if source == "weather" else apis.fetch_ndvi
-    with open_lake() as lake:
-        summary = fetch(lake, since=since, until=until)
+    with open_lake() as lake, progress(f"fetching {source}") as on_progress:
+        summary = fetch(lake, since=since, until=until, on_progress=on_progress)
     for line in summary.lines():
         report(line)
     failure = summary.failure()

@@ -15,7 +15,7 @@ from prefect.cache_policies import NO_CACHE
 
 from etl.hooks import NOTIFY, ZONE_TASK
 from etl.refined import refine_changed_tables
-from etl.report import landing_progress, report, run_main
+from etl.report import landing_progress, report, run_main, stop_if_interrupted
 from etl.trusted import trust_raw_ingests
 
 
@@ -34,6 +34,7 @@ def land_pending_files(max_files: int | None = None) -> dict[str, int]:
             on_outcome=progress.on_outcome,
         )
     report(summary.line())
+    stop_if_interrupted(summary.stopped)
     return dict(summary.counts)
 
 

@@ -16,16 +16,16 @@ from agrolake.lake import open_lake
 from agrolake.ml.retrain import retrain_if_needed
 from agrolake.ml.training import train_wine_quality as train
 from etl.hooks import NOTIFY
-from etl.report import report, run_main
+from etl.report import progress, report, run_main
 
 
 @task(name="train-and-gate", cache_policy=NO_CACHE)
 def train_and_gate(estimator: str, params: dict[str, Any], only_if_new: bool) -> dict[str, Any]:
-    with open_lake() as lake:
+    with open_lake() as lake, progress("training") as on_progress:
         if only_if_new:
-            result = retrain_if_needed(lake, estimator, params)
+            result = retrain_if_needed(lake, estimator, params, on_progress=on_progress)
         else:
-            result = train(lake, estimator=estimator, params=params)
+            result = train(lake, estimator=estimator, params=params, on_progress=on_progress)
     if result is None:
         report("model: nothing new to train on")
         return {}

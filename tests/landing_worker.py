@@ -24,7 +24,8 @@ from agrolake.zones.landing import process_landing
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--die-at", choices=["finish", "delete"])
+    parser.add_argument("--die-at", choices=["finish", "delete", "trusted", "write"])
+    parser.add_argument("--all", action="store_true", help="every zone, not only landing")
     parser.add_argument("--nth", type=int, default=1)
     args = parser.parse_args()
     lake = Lake.from_env()
@@ -32,7 +33,16 @@ def main() -> None:
         lake.catalog.record_raw = _dying(lake.catalog.record_raw, args.nth)  # type: ignore[method-assign]
     elif args.die_at == "delete":
         lake.store.delete = _dying(lake.store.delete, args.nth)  # type: ignore[method-assign]
-    summary = process_landing(lake)
+    elif args.die_at == "trusted":  # rows written, the ingest not yet recorded as trusted
+        lake.catalog.record_trusted = _dying(lake.catalog.record_trusted, args.nth)  # type: ignore[method-assign]
+    elif args.die_at == "write":  # in the middle of a Delta commit
+        lake.tables.merge = _dying(lake.tables.merge, args.nth)  # type: ignore[method-assign]
+    if args.all:
+        from agrolake.pipeline import run_all
+
+        summary = run_all(lake).landing
+    else:
+        summary = process_landing(lake)
     for outcome in summary.outcomes:
         sys.stdout.write(json.dumps({"key": outcome.landing_key, "status": outcome.status}) + "\n")
 

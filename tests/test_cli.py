@@ -37,7 +37,14 @@ def test_demo_then_status_invalid_and_replay_json_shapes(run) -> None:  # type: 
 
     code, out, _ = run("status", "--json")
     status = json.loads(out)
-    assert status["landing"] == {"pending": 0, "in_progress": 0, "invalid": 5}
+    assert status["landing"] == {
+        "pending": 0, "in_progress": 0, "invalid": 5,
+        "unreadable_keys": [], "folder_markers": 0, "misplaced": 0,
+    }  # fmt: skip
+    assert status["stages"] == {
+        "landing": {"claimed": 0, "waiting": 0},
+        "trusted": {"claimed": 0, "waiting": 0, "failed": 0},
+    }
     assert status["raw"]["objects"] == 11
     assert status["raw"]["by_dataset"] == {
         "erp.activities": 2,

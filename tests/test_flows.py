@@ -28,8 +28,11 @@ def test_python_m_etl_modules_move_files_through_the_zones(tmp_path: Path) -> No
     env = {
         **os.environ,
         "AGROLAKE_HOME": str(home),
+        "AGROLAKE_LEASE_SECOND": "60",  # a typo: warned about, not a setting
         "PREFECT_HOME": str(tmp_path / "prefect"),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        # A loaded CI machine may need more than the default 20 s to start it.
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
     }
 
     done = subprocess.run(
@@ -42,6 +45,10 @@ def test_python_m_etl_modules_move_files_through_the_zones(tmp_path: Path) -> No
     [line] = done.stdout.splitlines()
     assert line.startswith("landing: 2 files → invalid 1, raw 1 ")
     assert "| INFO" not in done.stderr and "Traceback" not in done.stderr
+    assert done.stderr.splitlines() == [
+        "warning: AGROLAKE_LEASE_SECOND (from the environment) is not an agrolake setting; "
+        "did you mean AGROLAKE_LEASE_SECONDS?"
+    ]
     assert lake.catalog.count_by_status() == {"raw": 1, "invalid": 1}
 
     for module, expected, flags in (
@@ -56,6 +63,21 @@ def test_python_m_etl_modules_move_files_through_the_zones(tmp_path: Path) -> No
         assert expected in done.stdout
         # -v brings Prefect's own logs back.
         assert ("| INFO" in done.stderr + done.stdout) == bool(flags)
+
+
+def test_every_flow_module_ends_in_run_main() -> None:
+    """``run_main`` is what makes a failure one ``error:`` line (and warns of typos)."""
+    import ast
+
+    for path in sorted((ROOT / "etl").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        mains = [
+            node
+            for node in tree.body
+            if isinstance(node, ast.If) and "__main__" in ast.unparse(node.test)
+        ]
+        for main in mains:
+            assert ast.unparse(main.body[0]).startswith("run_main("), path.name
 
 
 @pytest.mark.slow
@@ -78,14 +100,28 @@ def test_api_flows_run_with_python_m_and_fail_in_one_line(tmp_path: Path) -> Non
         "AGROLAKE_WEATHER_START_DATE": "2024-03-01",
         "PREFECT_HOME": str(tmp_path / "prefect"),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        # A loaded CI machine may need more than the default 20 s to start it.
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
     }
+    offline = env | {"AGROLAKE_OPEN_METEO_URL": "http://agrolake-test.invalid/v1/archive"}
     try:
+        unreachable = subprocess.run(
+            [sys.executable, "-m", "etl.weather"],
+            cwd=ROOT, env=offline, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
         done = subprocess.run(
             [sys.executable, "-m", "etl.weather"],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
         )  # fmt: skip
     finally:
         server.stop()
+
+    # No network (here: a name that never resolves): one error line, no retries.
+    assert unreachable.returncode == 1
+    [error] = unreachable.stderr.splitlines()
+    assert error.startswith("error: weather (Open-Meteo): ") and "stopped at request 1 of" in error
+    assert "does not resolve or the network is down" in error
+    assert "failed" not in unreachable.stdout
 
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stdout.splitlines()

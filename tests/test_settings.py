@@ -42,7 +42,8 @@ def test_s3_url_selects_s3_with_path_style_and_http(monkeypatch: pytest.MonkeyPa
     settings = Settings(storage_url="s3://", s3_endpoint_url="http://127.0.0.1:9000")
     assert settings.uses_s3
     options = settings.s3.to_obstore()
-    assert options["client_options"] == {"allow_http": True}
+    assert options["client_options"]["allow_http"] is True
+    assert options["retry_config"]["max_retries"] == 3, "an outage fails in bounded time"
     assert options["config"]["virtual_hosted_style_request"] is False
 
 

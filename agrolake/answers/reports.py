@@ -10,20 +10,25 @@ from agrolake.answers.inventory import IN_RAW, orphaned_datasets, orphaned_table
 from agrolake.datasets.registry import Registry, load_registry
 from agrolake.lake import Lake
 from agrolake.lake.catalog import CLAIMED, DUPLICATE, INVALID
+from agrolake.lake.listing import list_landing
 from agrolake.lake.tables import QUARANTINE
-from agrolake.zones.landing import pending
 
 
 def status(lake: Lake) -> dict[str, Any]:
     """Counts per zone; the shape is documented in docs/cli.md."""
     counts = lake.catalog.count_by_status()
     registry = load_registry(lake.settings)
+    listing = list_landing(lake.store)
     return {
         "landing": {
-            "pending": sum(1 for _ in pending(lake)),
+            "pending": len(listing.pending),
             "in_progress": counts.get(CLAIMED, 0),
             "invalid": counts.get(INVALID, 0),
+            "unreadable_keys": listing.unreadable,
+            "folder_markers": listing.folder_markers,
+            "misplaced": listing.misplaced,
         },
+        "stages": lake.catalog.stage_counts(),
         "raw": {
             "objects": sum(counts.get(s, 0) for s in IN_RAW),
             "by_dataset": raw_by_dataset(lake),

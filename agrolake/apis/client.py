@@ -4,12 +4,16 @@ Transient answers (timeouts, lost connections, 429 and 5xx) are retried up to
 ``AGROLAKE_API_MAX_ATTEMPTS`` times with exponential backoff, honouring a
 ``Retry-After`` header (up to a minute); anything else fails at once. Every
 failure becomes one ``ApiError`` line naming the API, the request and what it
-answered, so a flow can report it and go on with the next request.
+answered, so a flow can report it and go on with the next request. A host name
+that does not resolve, or a network that is down, is ``ApiUnreachable``: not worth
+a retry, nor the next request (a run stops at once, see ``fetch.fetch_all``).
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import socket
 import time
 from collections.abc import Callable, Iterable, Iterator
 from email.utils import parsedate_to_datetime
@@ -18,7 +22,7 @@ from typing import Any, TypeVar
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
-from agrolake.errors import ApiError, ApiUnavailable
+from agrolake.errors import ApiError, ApiUnavailable, ApiUnreachable
 from agrolake.lake.settings import Settings
 
 T = TypeVar("T")
@@ -88,6 +92,8 @@ class ApiClient:
         except ApiUnavailable as exc:
             tried = f"{attempts} attempts" if attempts > 1 else "1 attempt"
             raise ApiUnavailable(f"{what}: {exc.message} ({tried})") from exc
+        except ApiUnreachable as exc:
+            raise ApiUnreachable(f"{what}: {exc.message}") from exc
         except ApiError as exc:
             raise ApiError(f"{what}: {exc.message}") from exc
         raise AssertionError("unreachable: tenacity returns or raises")  # pragma: no cover
@@ -100,6 +106,12 @@ class ApiClient:
                 f"{self.name} did not answer within {self._settings.api_timeout_seconds:g} s"
             ) from exc
         except httpx.TransportError as exc:
+            if _network_down(exc):
+                host = httpx.URL(url).host
+                raise ApiUnreachable(
+                    f"{self.name} cannot be reached: {host} does not resolve or the network "
+                    f"is down ({_first_line(exc)}); check the connection and the API's URL"
+                ) from exc
             raise ApiUnavailable(f"{self.name} cannot be reached: {_first_line(exc)}") from exc
         status = response.status_code
         if status == 429 or status >= 500:
@@ -128,6 +140,18 @@ class ApiClient:
         failure = state.outcome.exception() if state.outcome else None
         asked = failure.retry_after if isinstance(failure, ApiUnavailable) else None
         return min(max(backoff, asked or 0.0), MAX_WAIT_SECONDS)
+
+
+def _network_down(exc: BaseException) -> bool:
+    """A failed name lookup (no DNS, unknown host) or no route to any network."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, socket.gaierror):
+            return True
+        if isinstance(seen, OSError) and seen.errno == errno.ENETUNREACH:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _retry_after(response: httpx.Response) -> float | None:

@@ -20,8 +20,9 @@ import polars as pl
 
 from agrolake.apis.client import ApiClient
 from agrolake.datasets.builtin.erp_parcels_and_treatments import DATASET as PARCELS_AND_TREATMENTS
-from agrolake.errors import ApiError, ConfigError
+from agrolake.errors import ApiError, ApiUnreachable, ConfigError
 from agrolake.lake import Lake
+from agrolake.lake.progress import ProgressCallback, no_progress
 from agrolake.lake.tables import TableRef
 from agrolake.zones.uploads import put_unique
 
@@ -208,16 +209,26 @@ def fetch_all(
     summary: FetchSummary,
     answer: Callable[[Request], tuple[dict[str, Any], int] | None],
     key: Callable[[Request], str],
+    on_progress: ProgressCallback = no_progress,
 ) -> FetchSummary:
     """Ask every request of ``summary`` (paced) and land each answer that has values.
 
     ``answer`` returns the document to land and its number of rows, or None when
-    the answer holds no values; an ApiError fails that request only.
+    the answer holds no values; an ApiError fails that request only, except
+    :class:`ApiUnreachable` (no network), which stops the run at once.
     """
     started = time.perf_counter()
-    for request in client.paced(summary.requests):
+    total = len(summary.requests)
+    for done, request in enumerate(client.paced(summary.requests)):
+        on_progress(request.subject, done, total)
         try:
             answered = answer(request)
+        except ApiUnreachable as exc:
+            landed = len(summary.landed)
+            kept = f"; the {landed} answers landed before stay" if landed else ""
+            raise ApiUnreachable(
+                f"{summary.source}: {exc.message}; stopped at request {done + 1} of {total}{kept}"
+            ) from exc
         except ApiError as exc:
             summary.failed[request.subject] = exc.message
             continue
@@ -228,5 +239,6 @@ def fetch_all(
         data = json.dumps(document, ensure_ascii=False).encode("utf-8")
         landed_key = put_unique(lake, data, key(request))
         summary.landed.append(Landed(request.subject, request.start, request.end, landed_key, rows))
+    on_progress("", total, total)
     summary.seconds = time.perf_counter() - started
     return summary

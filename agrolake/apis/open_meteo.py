@@ -32,6 +32,7 @@ from agrolake.datasets.builtin.weather_open_meteo_daily import OPEN_METEO_DAILY
 from agrolake.datasets.locations import Location, load_locations
 from agrolake.errors import ApiError
 from agrolake.lake import Lake
+from agrolake.lake.progress import ProgressCallback, no_progress
 from agrolake.lake.tables import TableRef
 from agrolake.transforms.twin import Season
 
@@ -64,7 +65,11 @@ def weather_requests(
 
 
 def fetch_weather(
-    lake: Lake, *, since: date | None = None, until: date | None = None
+    lake: Lake,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    on_progress: ProgressCallback = no_progress,
 ) -> FetchSummary:
     """Fetch every location behind and land the answers; failures are in the summary."""
     started = time.perf_counter()
@@ -75,7 +80,7 @@ def fetch_weather(
         def answer(request: Request) -> tuple[dict[str, Any], int] | None:
             return _ask(lake, client, locations[request.subject], request)
 
-        fetch_all(lake, client, summary, answer, _landing_key)
+        fetch_all(lake, client, summary, answer, _landing_key, on_progress)
     summary.seconds = time.perf_counter() - started
     return summary
 

@@ -31,6 +31,7 @@ from agrolake.apis.fetch import (
 from agrolake.datasets.builtin.remote_sensing_ndvi_files import NDVI as NDVI_TABLE
 from agrolake.errors import ApiError, ConfigError
 from agrolake.lake import Lake
+from agrolake.lake.progress import ProgressCallback, no_progress
 from agrolake.lake.tables import TableRef
 from agrolake.transforms.twin import Season
 
@@ -59,7 +60,13 @@ def ndvi_requests(
     return summary
 
 
-def fetch_ndvi(lake: Lake, *, since: date | None = None, until: date | None = None) -> FetchSummary:
+def fetch_ndvi(
+    lake: Lake,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    on_progress: ProgressCallback = no_progress,
+) -> FetchSummary:
     """Ask the service for every enclosure behind and land the answers with values."""
     settings = lake.settings
     if not settings.ndvi_url:
@@ -78,7 +85,7 @@ def fetch_ndvi(lake: Lake, *, since: date | None = None, until: date | None = No
         def answer(request: Request) -> tuple[dict[str, Any], int] | None:
             return _ask(lake, client, request)
 
-        fetch_all(lake, client, summary, answer, _landing_key)
+        fetch_all(lake, client, summary, answer, _landing_key, on_progress)
     summary.seconds = time.perf_counter() - started
     return summary
 

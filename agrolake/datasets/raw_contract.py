@@ -124,7 +124,14 @@ def coverage(dataset: Dataset, sample: FileSample) -> float:
     return (required - absent) / required if required else 0.0
 
 
-def check_raw(dataset: Dataset, sample: FileSample, file_name: str) -> None:
+#: New columns one file may add to a table (``AGROLAKE_MAX_NEW_COLUMNS``): an export
+#: gone wrong (a pivot, a transposed sheet) would otherwise widen a table for good.
+MAX_NEW_COLUMNS = 50
+
+
+def check_raw(
+    dataset: Dataset, sample: FileSample, file_name: str, max_new_columns: int = MAX_NEW_COLUMNS
+) -> None:
     """Validate the file's structure with the raw schemas; raise FileRejected if it fails."""
     import pandera.polars as pa
 
@@ -138,6 +145,7 @@ def check_raw(dataset: Dataset, sample: FileSample, file_name: str) -> None:
                 code="missing_columns",
                 dataset=dataset.id,
             )
+        _check_names(dataset, table, found.columns, file_name, where, max_new_columns)
         if table.evolution == "reject" and (unknown := wanted.unknown(found.columns)):
             raise FileRejected(
                 f"{file_name} is {dataset.id} but {where} has columns its declaration does "
@@ -151,6 +159,51 @@ def check_raw(dataset: Dataset, sample: FileSample, file_name: str) -> None:
             raw_schema(table).validate(frame, lazy=True)
         except pa.errors.SchemaErrors as exc:
             raise _rejection(dataset, file_name, where, exc) from exc
+
+
+def _check_names(
+    dataset: Dataset,
+    table: Table,
+    columns: list[str],
+    file_name: str,
+    where: str,
+    max_new_columns: int,
+) -> None:
+    """Columns trusted could not keep: agrolake's own names, new columns that would be
+    one column once snake cased, or too many new columns at once."""
+    reserved = [c for c in columns if c.strip().startswith("_")]
+    if reserved:
+        raise FileRejected(
+            f"{file_name} has columns named as agrolake's own (starting with _): "
+            + ", ".join(reserved),
+            code="bad_column_names",
+            dataset=dataset.id,
+            columns=reserved,
+        )
+    if table.evolution != "add_columns":
+        return
+    unknown = raw_columns(table).unknown(columns)
+    if len(unknown) > max_new_columns:
+        raise FileRejected(
+            f"{file_name} would add {len(unknown)} new columns to "
+            f"{table.table_name} in {where}, over the limit of {max_new_columns} "
+            "(AGROLAKE_MAX_NEW_COLUMNS): an export gone wrong? Declare them, or raise the limit",
+            code="too_many_new_columns",
+            dataset=dataset.id,
+            new_columns=len(unknown),
+        )
+    seen: dict[str, str] = {f.name: f"field {f.name}" for f in table.fields}
+    for column in unknown:
+        name = snake_case(column)
+        if name in seen:
+            raise FileRejected(
+                f"{file_name}: new column {column!r} would be {name!r} in "
+                f"{table.table_name}, as {seen[name]} is: rename one of them",
+                code="bad_column_names",
+                dataset=dataset.id,
+                columns=[column],
+            )
+        seen[name] = f"column {column!r}"
 
 
 def _with_declared_names(frame: pl.DataFrame, wanted: RawColumns) -> pl.DataFrame:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from agrolake.datasets.model import Dataset
 from agrolake.datasets.raw_contract import (
+    MAX_NEW_COLUMNS,
     check_raw,
     coverage,
     missing_columns,
@@ -17,7 +18,12 @@ from agrolake.errors import FileRejected
 from agrolake.readers import FileSample
 
 
-def recognise(sample: FileSample, file_name: str, datasets: Sequence[Dataset]) -> Dataset:
+def recognise(
+    sample: FileSample,
+    file_name: str,
+    datasets: Sequence[Dataset],
+    max_new_columns: int = MAX_NEW_COLUMNS,
+) -> Dataset:
     """The dataset the file satisfies, or a FileRejected saying which came closest.
 
     A file whose name or sheets point at a dataset but lacks some of its columns
@@ -33,7 +39,7 @@ def recognise(sample: FileSample, file_name: str, datasets: Sequence[Dataset]) -
     if complete:
         # The most specific dataset wins: most required columns, then a name match.
         best = max(complete, key=lambda d: (required_count(d), d.names_match(file_name)))
-        check_raw(best, sample, file_name)
+        check_raw(best, sample, file_name, max_new_columns)
         return best
     columns = [c for t in sample.tables for c in t.columns]
     shown = ", ".join(columns[:12]) + (", …" if len(columns) > 12 else "")

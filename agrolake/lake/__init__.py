@@ -49,8 +49,11 @@ class Lake:
     @cached_property
     def catalog(self) -> Catalog:
         from agrolake.lake.catalog import Catalog
+        from agrolake.lake.catalog.database import create_catalog_engine
 
-        return Catalog(self.settings.catalog)
+        url = self.settings.catalog
+        lock_timeout = self.settings.catalog_lock_timeout_seconds
+        return Catalog(url, create_catalog_engine(url, lock_timeout=lock_timeout))
 
     def init(self, *, tables: bool = False) -> list[str]:
         """Create the zone buckets and bring the catalog up to date; idempotent.

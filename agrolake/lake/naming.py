@@ -39,3 +39,11 @@ def match_sources(present: Iterable[str], sources: Iterable[str]) -> dict[str, s
     for column in present:
         by_name.setdefault(normalise(column), column)
     return {source: by_name.get(normalise(source)) for source in dict.fromkeys(sources)}
+
+
+def printable(text: str) -> str:
+    """``text`` safe for a terminal: control characters (ESC, BEL, tab, newline…) shown as
+    escapes, so a file name cannot move the cursor, clear the screen or forge a line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)

@@ -7,7 +7,7 @@ environment on its own.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlparse
@@ -29,6 +29,11 @@ class S3Credentials:
     access_key_id: str | None
     secret_access_key: SecretStr | None
     region: str
+    # How long one request may keep being retried before it fails (an outage is then
+    # one clear error, not minutes of silence per file).
+    retry_seconds: float = 20.0
+    connect_seconds: float = 5.0
+    retries: int = 3
 
     def to_obstore(self) -> dict[str, Any]:
         """Keyword arguments for ``obstore.store.S3Store``."""
@@ -41,12 +46,25 @@ class S3Credentials:
             config["access_key_id"] = self.access_key_id
         if self.secret_access_key:
             config["secret_access_key"] = self.secret_access_key.get_secret_value()
-        client = {"allow_http": bool(self.endpoint_url and self.endpoint_url.startswith("http:"))}
-        return {"config": config, "client_options": client}
+        client = {
+            "allow_http": bool(self.endpoint_url and self.endpoint_url.startswith("http:")),
+            "connect_timeout": timedelta(seconds=self.connect_seconds),
+        }
+        retry = {
+            "max_retries": self.retries,
+            "retry_timeout": timedelta(seconds=self.retry_seconds),
+        }
+        return {"config": config, "client_options": client, "retry_config": retry}
 
     def to_delta(self) -> dict[str, str]:
         """``storage_options`` for delta-rs (and polars' Delta reader)."""
-        options = {"AWS_REGION": self.region, "conditional_put": "etag"}
+        options = {
+            "AWS_REGION": self.region,
+            "conditional_put": "etag",
+            "max_retries": str(self.retries),
+            "retry_timeout": f"{self.retry_seconds:g}s",
+            "connect_timeout": f"{self.connect_seconds:g}s",
+        }
         if self.endpoint_url:
             options["AWS_ENDPOINT_URL"] = self.endpoint_url
             options["AWS_ALLOW_HTTP"] = str(self.endpoint_url.startswith("http:")).lower()
@@ -69,7 +87,15 @@ class S3Credentials:
 
     def to_boto3(self) -> dict[str, Any]:
         """Keyword arguments for ``boto3.client("s3", ...)``."""
-        kwargs: dict[str, Any] = {"region_name": self.region}
+        from botocore.config import Config
+
+        kwargs: dict[str, Any] = {
+            "region_name": self.region,
+            "config": Config(
+                connect_timeout=self.connect_seconds,
+                retries={"max_attempts": self.retries, "mode": "standard"},
+            ),
+        }
         if self.endpoint_url:
             kwargs["endpoint_url"] = self.endpoint_url
         if self.access_key_id:
@@ -110,16 +136,43 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the catalog: default SQLite under the home; "
         "postgresql+psycopg://user:password@host/db in production.",
     )
+    catalog_lock_timeout_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="How long a command waits for the SQLite catalog while another agrolake "
+        "process writes to it (it says so after 2 s), before it gives up with an error.",
+    )
     max_file_mb: float = Field(
         512.0, gt=0, description="Landing files larger than this are rejected unread."
     )
     lease_seconds: int = Field(
-        600,
+        30,
         gt=0,
-        description="How long a claim on a landing file lasts before another worker "
-        "may take it over (a worker that died).",
+        description="How long a claim on a file or ingest lasts unless its worker renews "
+        "it (a heartbeat does, every third of it): how soon another host's worker takes "
+        "over the work of one that died. On the same host a dead worker's claims are "
+        "taken over at once.",
+    )
+    max_new_columns: int = Field(
+        50,
+        ge=0,
+        description="New columns one file may add to a trusted table (schema evolution); "
+        "a file with more is rejected at landing (too_many_new_columns) before any write.",
+    )
+    max_attempts: int = Field(
+        3,
+        ge=1,
+        description="Attempts at a landing file or a trusted ingest before it is given up "
+        "with its reason (landing: rejected as processing_failed; trusted: status failed, "
+        "`agrolake retry` tries again).",
     )
     batch_size: int = Field(64, gt=0, description="Landing files claimed per catalog round trip.")
+    storage_timeout_seconds: float = Field(
+        20.0,
+        gt=0,
+        description="How long a request to the object store (or the catalog's connection) "
+        "keeps being retried before the run stops with one error naming the endpoint.",
+    )
     bucket_mlflow: str = Field("mlflow", description="Bucket of MLflow's artifacts (services).")
     mlflow_tracking_uri: str | None = Field(
         None,
@@ -135,6 +188,11 @@ class Settings(BaseSettings):
         None,
         description="For `agrolake mlflow-server`: where it stores artifacts. Default: "
         "s3://<bucket_mlflow>/ with S3 storage, else a folder under the home.",
+    )
+    serve_strict: bool = Field(
+        False,
+        description="`agrolake serve` refuses extra columns and values that are not plain "
+        'numbers ("3.3", true), which `mlflow models serve` drops or casts.',
     )
     train_on_run: bool | None = Field(
         None,
@@ -282,7 +340,11 @@ class Settings(BaseSettings):
     @property
     def s3(self) -> S3Credentials:
         return S3Credentials(
-            self.s3_endpoint_url, self.s3_access_key_id, self.s3_secret_access_key, self.s3_region
+            self.s3_endpoint_url,
+            self.s3_access_key_id,
+            self.s3_secret_access_key,
+            self.s3_region,
+            retry_seconds=self.storage_timeout_seconds,
         )
 
     @property

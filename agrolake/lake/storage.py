@@ -7,8 +7,8 @@ delta-rs and polars use).
 
 from __future__ import annotations
 
+import os
 import shutil
-import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -23,6 +23,7 @@ from obstore.store import LocalStore, S3Store
 
 from agrolake.errors import ObjectExists, ObjectNotFound, StorageError, StorageUnavailable
 from agrolake.lake.settings import ZONES, Settings, Zone
+from agrolake.lake.spool import spool as spool_folder
 
 Payload = bytes | Path | IO[bytes]
 
@@ -65,6 +66,12 @@ class ObjectStore:
     @property
     def is_s3(self) -> bool:
         return self._settings.uses_s3
+
+    def describe_endpoint(self) -> str:
+        """The S3 endpoint (or AWS's) or the local folder, for messages."""
+        if not self.is_s3:
+            return str(self._settings.lake_folder)
+        return self._settings.s3.endpoint_url or f"AWS S3 ({self._settings.s3.region})"
 
     def describe(self, zone: Zone, key: str = "") -> str:
         """A human address of an object, for messages (never with credentials)."""
@@ -130,9 +137,15 @@ class ObjectStore:
             except ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code", "")
                 if code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
-                    raise StorageError(f"cannot create bucket {bucket}: {code or exc}") from exc
+                    where = self.describe_endpoint()
+                    raise StorageError(
+                        f"cannot create bucket {bucket} at {where}: {code or exc}"
+                    ) from exc
             except BotoCoreError as exc:
-                raise StorageUnavailable(f"cannot create bucket {bucket}: {exc}") from exc
+                where = self.describe_endpoint()
+                raise StorageUnavailable(
+                    f"cannot create bucket {bucket} at {where}: {exc}"
+                ) from exc
         return buckets
 
     # -- objects ---------------------------------------------------------------
@@ -194,6 +207,38 @@ class ObjectStore:
                 for meta in batch:
                     yield _info(meta)
 
+    def raw_keys(self, zone: Zone) -> Iterator[str]:
+        """Every key of a zone as the store spells it, even ones obstore cannot address
+        (control characters, empty segments): S3 through boto3, a folder through the
+        file system (links are not followed out of it)."""
+        if not self.is_s3:
+            root = self._settings.lake_folder / self._settings.bucket(zone)
+            for folder, _, files in os.walk(root):
+                for name in files:
+                    yield (Path(folder) / name).relative_to(root).as_posix()
+            return
+        import boto3
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        client = boto3.client("s3", **self._settings.s3.to_boto3())
+        try:
+            for page in client.get_paginator("list_objects_v2").paginate(
+                Bucket=self._settings.bucket(zone)
+            ):
+                for item in page.get("Contents", []):
+                    yield str(item["Key"])
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageUnavailable(f"list {self.describe(zone)}: {exc}") from exc
+
+    def addressable(self, zone: Zone, key: str) -> ObjectInfo | None:
+        """The object if obstore can address its key, else None (it stays as it is)."""
+        try:
+            return _info(obstore.head(self._store(zone), key))
+        except (obs_errors.InvalidPathError, ValueError):
+            return None
+        except (obs_errors.NotFoundError, FileNotFoundError):
+            return None
+
     def copy(
         self, zone: Zone, key: str, to_zone: Zone, to_key: str, *, create_only: bool = False
     ) -> None:
@@ -209,7 +254,7 @@ class ObjectStore:
             return
         # obstore cannot consume one of its own streams inside a put (nested runtimes),
         # so the bytes pass through a spool file: constant memory for any size.
-        with tempfile.TemporaryDirectory(prefix="agrolake-copy-") as folder:
+        with spool_folder("copy") as folder:
             spool = Path(folder) / "object"
             with spool.open("wb") as out:
                 for chunk in self.stream(zone, key):

@@ -9,6 +9,7 @@ new snapshot), so concurrent workers never lose a commit.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -19,7 +20,7 @@ from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
-from agrolake.errors import StorageError, UsageError
+from agrolake.errors import StorageError, StorageUnavailable, UsageError
 from agrolake.lake.settings import Settings, Zone
 
 T = TypeVar("T")
@@ -128,6 +129,8 @@ class Tables:
             table = DeltaTable(self.uri(ref), storage_options=self.storage_options)
         except TableNotFoundError:
             return None
+        except (DeltaError, OSError) as exc:  # the store is out, or refuses the keys
+            raise StorageUnavailable(f"reading {ref.sql_name}: {first_line(exc)}") from exc
         if version is not None:
             try:
                 table.load_as_version(version)
@@ -147,17 +150,25 @@ class Tables:
 
     def read(self, ref: TableRef, version: int | None = None) -> pa.Table | None:
         dataset = self.dataset(ref, version)
-        return None if dataset is None else dataset.to_table()
+        try:
+            return None if dataset is None else dataset.to_table()
+        except OSError as exc:
+            raise StorageUnavailable(f"reading {ref.sql_name}: {first_line(exc)}") from exc
 
     def rows(self, ref: TableRef) -> int:
         dataset = self.dataset(ref)
-        return 0 if dataset is None else dataset.count_rows()
+        try:
+            return 0 if dataset is None else dataset.count_rows()
+        except OSError as exc:
+            raise StorageUnavailable(f"reading {ref.sql_name}: {first_line(exc)}") from exc
 
     def _write(self, ref: TableRef, action: Callable[[], T]) -> T:
         try:
             return _on_conflict(action)()
-        except (CommitFailedError, _CreatedMeanwhile, DeltaError, OSError) as exc:
-            raise StorageError(f"writing {ref.sql_name} failed: {exc}") from exc
+        except OSError as exc:  # delta-rs's I/O: the store is out (after its own retries)
+            raise StorageUnavailable(f"writing {ref.sql_name}: {first_line(exc)}") from exc
+        except (CommitFailedError, _CreatedMeanwhile, DeltaError) as exc:
+            raise StorageError(f"writing {ref.sql_name} failed: {first_line(exc)}") from exc
 
     def replace_where(
         self, ref: TableRef, data: Any, predicate: str, partition_by: Sequence[str] = ()
@@ -266,6 +277,16 @@ class Tables:
             )  # fmt: skip
         except (DeltaError, CommitFailedError) as exc:
             raise _CreatedMeanwhile(ref.sql_name) from exc
+
+
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def first_line(exc: BaseException) -> str:
+    """A delta-rs error as one line: its colour codes and nested causes left out."""
+    lines = [ANSI.sub("", line).strip(" ↳") for line in str(exc).splitlines()]
+    meaningful = [line for line in lines if line and line != "Kernel error -> Generic S3 error"]
+    return (meaningful[0] if meaningful else type(exc).__name__)[:300]
 
 
 def _quote(column: str) -> str:

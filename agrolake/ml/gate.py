@@ -27,9 +27,21 @@ class GateDecision:
     champion_version: str | None = None
     champion_rmse: float | None = None
 
+    @property
+    def gain(self) -> float | None:
+        """How much lower the challenger's RMSE is than the champion's (0.24 = 24 %)."""
+        if self.champion_rmse is None:
+            return None
+        return relative_gain(self.challenger_rmse, self.champion_rmse)
+
     def line(self) -> str:
         verdict = "champion" if self.promoted else "challenger only"
         return f"{MODEL_NAME} v{self.challenger_version} → {verdict} ({self.reason})"
+
+
+def relative_gain(challenger_rmse: float, champion_rmse: float) -> float:
+    """The share by which the challenger's RMSE is lower (negative: higher)."""
+    return (champion_rmse - challenger_rmse) / champion_rmse if champion_rmse else 0.0
 
 
 def rmse(predicted: object, actual: object) -> float:
@@ -53,11 +65,7 @@ def decide(
         model = mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}/{champion}", suppress_warnings=True)
         champion_rmse = rmse(model.predict(data.test[list(FEATURES)]), data.test[TARGET])
         better = challenger_rmse <= champion_rmse * (1 - MARGIN)
-        relation = "beats" if better else "does not beat"
-        reason = (
-            f"RMSE {challenger_rmse:.4f} {relation} champion v{champion}'s {champion_rmse:.4f} "
-            f"by {MARGIN:.0%} on the same {len(data.test)} held-out rows"
-        )
+        reason = _reason(challenger_rmse, champion, champion_rmse, better, len(data.test))
         decision = GateDecision(better, reason, version, challenger_rmse, champion, champion_rmse)
     if decision.promoted:
         client.set_registered_model_alias(MODEL_NAME, "champion", version)
@@ -72,9 +80,22 @@ def decide(
     if decision.champion_version is not None:
         tags["gate.champion_version"] = decision.champion_version
         tags["gate.champion_rmse"] = f"{decision.champion_rmse:.6f}"
+    if decision.gain is not None:
+        tags["gate.gain"] = f"{decision.gain:.6f}"
     for key, value in tags.items():
         client.set_model_version_tag(MODEL_NAME, version, key, value)
     return decision
+
+
+def _reason(challenger: float, champion: str, champion_rmse: float, better: bool, rows: int) -> str:
+    """The decision in one line: both scores, the gain, and the margin it had to reach."""
+    gain = relative_gain(challenger, champion_rmse)
+    change = f"{gain:.1%} lower" if gain >= 0 else f"{-gain:.1%} higher"
+    verdict = "at least" if better else "less than"
+    return (
+        f"RMSE {challenger:.4f} vs champion v{champion}'s {champion_rmse:.4f} on the same "
+        f"{rows} held-out rows: {change}, {verdict} the {MARGIN:.0%} margin"
+    )
 
 
 def _champion(client: MlflowClient) -> str | None:

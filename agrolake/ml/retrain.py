@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agrolake.lake import Lake
+from agrolake.lake.progress import ProgressCallback, no_progress
 from agrolake.ml.data import ML_WINE
 from agrolake.ml.estimators import resolve_params
 from agrolake.ml.tracking import MODEL_NAME
@@ -12,7 +13,11 @@ from agrolake.ml.training import TrainingResult, train_wine_quality
 
 
 def retrain_if_needed(
-    lake: Lake, estimator: str = "elasticnet", params: dict[str, Any] | None = None
+    lake: Lake,
+    estimator: str = "elasticnet",
+    params: dict[str, Any] | None = None,
+    *,
+    on_progress: ProgressCallback = no_progress,
 ) -> TrainingResult | None:
     """Train once per (table version, estimator, parameters): a claim in the catalog
     makes two triggers (a schedule and an event, two workers) never train twice.
@@ -29,7 +34,9 @@ def retrain_if_needed(
     if not claims.claim(*key, lake.worker):
         return None
     try:
-        result = train_wine_quality(lake, estimator=estimator, params=full, version=version)
+        result = train_wine_quality(
+            lake, estimator=estimator, params=full, version=version, on_progress=on_progress
+        )
     except BaseException:
         claims.release(*key)
         raise

@@ -31,9 +31,27 @@ def client(settings: Settings) -> MlflowClient:
         logging.getLogger("alembic").setLevel(logging.WARNING)
     if settings.embedded_tracking:
         settings.home.mkdir(parents=True, exist_ok=True)
+        _create_embedded_store(settings)
     mlflow.set_tracking_uri(settings.tracking_uri)
     mlflow.set_registry_uri(settings.tracking_uri)
     return MlflowClient(settings.tracking_uri, settings.tracking_uri)
+
+
+def _create_embedded_store(settings: Settings) -> None:
+    """Create the embedded tracking store with its artifact root in the lake.
+
+    MLflow creates its Default experiment (id 0) with the store, its artifacts under
+    ``./mlruns`` of whatever folder the first command ran in; created here first, the
+    Default experiment keeps them in ``<home>/mlartifacts/0`` like every other one.
+    (A tracking server's Default experiment uses the server's artifact root.)
+    """
+    if (settings.home / "mlflow.db").exists():
+        return
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    root = settings.artifacts_folder.as_uri()
+    store = SqlAlchemyStore(settings.tracking_uri, root)  # type: ignore[no-untyped-call]
+    store.engine.dispose()
 
 
 def experiment_id(settings: Settings, name: str = EXPERIMENT) -> str:

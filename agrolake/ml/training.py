@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from agrolake.lake import Lake
+from agrolake.lake.progress import ProgressCallback, no_progress
 from agrolake.ml.data import FEATURES, TARGET, TrainingData, load_training_data
 from agrolake.ml.estimators import make_estimator, resolve_params
 from agrolake.ml.gate import GateDecision, decide, rmse
@@ -18,6 +19,7 @@ from agrolake.ml.tracking import MODEL_NAME, client, experiment_id
 TAG_LIMIT = 4000  # MLflow keeps tag values short; the full list is an artifact
 TRUSTED_TYPES = {"random_forest": ["sklearn.tree._tree.Tree"]}
 SERVING_PACKAGES = ("mlflow", "numpy", "pandas", "scikit-learn", "scipy", "skops")
+TRAINING_STEPS = 5
 
 
 @dataclass(frozen=True)
@@ -43,17 +45,25 @@ def train_wine_quality(
     estimator: str = "elasticnet",
     params: dict[str, Any] | None = None,
     version: int | None = None,
+    on_progress: ProgressCallback = no_progress,
 ) -> TrainingResult:
-    """Train on ``refined.ml_wine_quality`` at ``version`` (default latest) and gate it."""
+    """Train on ``refined.ml_wine_quality`` at ``version`` (default latest) and gate it.
+
+    ``on_progress(step, done, 5)`` is called before each of the five steps (reading,
+    fitting, logging to MLflow, registering, gating) and once at the end.
+    """
     import mlflow
     from mlflow.models import infer_signature
 
     full = resolve_params(estimator, params)
+    on_progress("reading the training data", 0, TRAINING_STEPS)
     data = load_training_data(lake, version)
     x_train, y_train = data.train[list(FEATURES)], data.train[TARGET]
+    on_progress(f"fitting {estimator} on {len(x_train)} rows", 1, TRAINING_STEPS)
     model = make_estimator(estimator, full)
     model.fit(x_train, y_train)
     metrics = _metrics(model.predict(data.test[list(FEATURES)]), data.test[TARGET])
+    on_progress("logging the run to MLflow", 2, TRAINING_STEPS)
 
     mlflow_client = client(lake.settings)
     with mlflow.start_run(
@@ -81,8 +91,11 @@ def train_wine_quality(
         )
         _log_onnx(model, len(FEATURES))
         _log_lineage(lake, data)
+    on_progress("registering the model version", 3, TRAINING_STEPS)
     version_id = _register(mlflow_client, info, run.info.run_id)
+    on_progress("gating against the champion", 4, TRAINING_STEPS)
     decision = decide(mlflow_client, version_id, metrics["rmse"], data)
+    on_progress("", TRAINING_STEPS, TRAINING_STEPS)
     return TrainingResult(
         run.info.run_id,
         version_id,
@@ -131,10 +144,12 @@ def _metrics(predicted: Any, actual: Any) -> dict[str, float]:
 
 
 def _dataset(data: TrainingData) -> Any:
-    from mlflow.data.delta_dataset_source import DeltaDatasetSource
     from mlflow.data.pandas_dataset import from_pandas
 
-    source = DeltaDatasetSource(path=data.uri, delta_table_version=data.version)
+    from agrolake.ml.dataset_source import LakeDeltaSource
+
+    # Loadable again with mlflow.data.get_source(...).load(), without Spark.
+    source = LakeDeltaSource(data.uri, data.version, data.table.sql_name)
     frame = data.frame[[*FEATURES, TARGET]]
     return from_pandas(frame, source=source, targets=TARGET, name=data.table.sql_name)
 
@@ -176,10 +191,7 @@ def _log_onnx(model: Any, features: int) -> None:
     import mlflow
 
     try:
-        from skl2onnx import to_onnx
-        from skl2onnx.common.data_types import FloatTensorType
-
-        onnx_model = to_onnx(model, initial_types=[("input", FloatTensorType([None, features]))])
+        onnx_model = _to_onnx(model, features)
     except Exception as exc:  # skl2onnx raises many types for unsupported estimators
         mlflow.set_tag("agrolake.onnx", f"unavailable: {type(exc).__name__}")
         return
@@ -190,3 +202,22 @@ def _log_onnx(model: Any, features: int) -> None:
         (Path(folder) / "features.json").write_text(json.dumps(list(FEATURES)))
         mlflow.log_artifact(str(Path(folder) / "features.json"), artifact_path="onnx")
     mlflow.set_tag("agrolake.onnx", "onnx/model.onnx")
+
+
+def _to_onnx(model: Any, features: int) -> Any:
+    """The export in double precision where onnxruntime runs it (linear models: the same
+    predictions as scikit-learn to 1e-15, and values beyond float32 stay finite, as in
+    MLflow), else in float32 (tree ensembles: scikit-learn's trees compute in float32)."""
+    import onnxruntime as ort
+    from skl2onnx import to_onnx
+    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
+
+    single = to_onnx(model, initial_types=[("input", FloatTensorType([None, features]))])
+    if any(node.op_type.startswith("TreeEnsemble") for node in single.graph.node):
+        return single  # onnxruntime has no double kernel for trees (and converting is slow)
+    try:
+        double = to_onnx(model, initial_types=[("input", DoubleTensorType([None, features]))])
+        ort.InferenceSession(double.SerializeToString(), providers=["CPUExecutionProvider"])
+    except Exception:  # another operator without a double kernel
+        return single
+    return double

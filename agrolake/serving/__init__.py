@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_MODEL",
+    "MLFLOW_VERSION",
     "ModelNotFound",
     "RegistryUnavailable",
     "ServingError",
@@ -31,6 +32,9 @@ __all__ = [
 
 DEFAULT_MODEL = "wine-quality@champion"
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
+#: The MLflow release whose scoring protocol the server speaks, answered on ``/version``
+#: as ``mlflow models serve`` answers its own; pyproject.toml pins the same (a test checks).
+MLFLOW_VERSION = "3.17.2"
 
 
 def serve(
@@ -41,13 +45,16 @@ def serve(
     port: int = 5001,
     poll_seconds: float = 5.0,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    strict: bool | None = None,
 ) -> None:
     """Serve ``model`` (``name@alias`` or ``name/version``) on ``host:port`` until stopped.
 
     Speaks MLflow's scoring protocol (``POST /invocations``; ``GET /ping``, ``/health``,
-    ``/version``). With an alias, the registry is polled every ``poll_seconds``: when
-    the alias moves, the new version is loaded in the background and swapped in.
-    Blocks until SIGINT/SIGTERM. ``port=0`` picks a free port (the log line says which).
+    ``/version``; ``/model`` says what is served). With an alias, the registry is polled
+    every ``poll_seconds``: when the alias moves, the new version is loaded in the
+    background and swapped in. Blocks until SIGINT/SIGTERM. ``port=0`` picks a free
+    port (the log line says which). ``strict`` (default: the setting ``serve_strict``)
+    refuses the extra columns and the values MLflow would drop or cast.
 
     Raises :class:`ModelNotFound` if the model, alias or version does not exist, and
     :class:`ServingError` if it cannot be loaded or the address cannot be bound (both
@@ -62,4 +69,5 @@ def serve(
         port=port,
         poll_seconds=poll_seconds,
         max_body_bytes=max_body_bytes,
+        strict=settings.serve_strict if strict is None else strict,
     )

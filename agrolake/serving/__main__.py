@@ -20,6 +20,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=5001, help="0 picks a free port")
     parser.add_argument("--poll-seconds", type=float, default=5.0)
     parser.add_argument("--max-body-mb", type=float, default=DEFAULT_MAX_BODY_BYTES / 2**20)
+    parser.add_argument(
+        "--strict",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="refuse extra columns and values MLflow would cast (default: AGROLAKE_SERVE_STRICT)",
+    )
     args = parser.parse_args(argv)
     from agrolake.lake.settings import load_settings
 
@@ -31,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
             port=args.port,
             poll_seconds=args.poll_seconds,
             max_body_bytes=int(args.max_body_mb * 2**20),
+            strict=args.strict,
         )
     except AgrolakeError as exc:
         print(f"agrolake serve: {exc.message}", file=sys.stderr)

@@ -1,7 +1,9 @@
 """The HTTP side: a plain ASGI callable speaking MLflow's scoring protocol, and the alias follower.
 
-No web framework: four routes do not need one, and every layer costs time on a
+No web framework: five routes do not need one, and every layer costs time on a
 request that takes microseconds to score (see docs/serving.md for the figures).
+``/ping``, ``/health`` and ``/version`` answer what ``mlflow models serve`` answers
+(``"\n"`` and MLflow's version string); ``/model`` says what is served.
 Every response carries ``X-Model-Version``, the version that produced it: the
 handler takes the current model once, at the start of the request, so a swap in
 the middle of a request cannot mix two versions.
@@ -18,9 +20,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from agrolake.errors import AgrolakeError
-from agrolake.serving import DEFAULT_MAX_BODY_BYTES, protocol
+from agrolake.serving import DEFAULT_MAX_BODY_BYTES, MLFLOW_VERSION, protocol
 from agrolake.serving.model_registry import ModelSpec, Registry
-from agrolake.serving.protocol import InvalidRequest
+from agrolake.serving.refusals import InvalidRequest
 from agrolake.serving.runtime import ServedModel, load
 
 log = logging.getLogger("agrolake.serving")
@@ -36,7 +38,13 @@ OFFLOAD_BYTES = 256 * 1024
 #: An over-limit body is read and dropped up to this size (so the client sees the
 #: 413 instead of a reset connection); past it the connection is closed.
 _DRAIN_LIMIT = 64 * 1024 * 1024
-_ROUTES = {"/invocations": "POST", "/ping": "GET", "/health": "GET", "/version": "GET"}
+_ROUTES = {
+    "/invocations": "POST",
+    "/ping": "GET",
+    "/health": "GET",
+    "/version": "GET",
+    "/model": "GET",
+}
 _JSON = b"application/json"
 
 
@@ -57,7 +65,10 @@ class _ClientGone(Exception):
 
 
 class ScoringApp:
-    """``POST /invocations``, ``GET /ping``, ``/health``, ``/version``."""
+    """``POST /invocations``, ``GET /ping``, ``/health``, ``/version``, ``/model``.
+
+    ``strict``: refuse the columns and values MLflow would drop or cast (see protocol).
+    """
 
     def __init__(
         self,
@@ -65,10 +76,12 @@ class ScoringApp:
         *,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         server_version: str = "",
+        strict: bool = False,
     ) -> None:
         self.holder = holder
         self.max_body_bytes = max_body_bytes
         self.server_version = server_version
+        self.strict = strict
         # One thread: scoring holds the GIL anyway, and big requests queue instead of
         # each holding its parsed body in memory at the same time.
         self._worker: ThreadPoolExecutor | None = None
@@ -88,11 +101,12 @@ class ScoringApp:
             log.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
             status, body, extra = 500, _error("INTERNAL_ERROR", "internal error, see the log"), []
         headers = [
-            (b"content-type", _JSON),
             (b"content-length", str(len(body)).encode()),
             (b"x-model-version", model.info.version.encode()),
             *extra,
         ]
+        if not any(name == b"content-type" for name, _ in extra):
+            headers.append((b"content-type", _JSON))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
@@ -107,10 +121,12 @@ class ScoringApp:
             message = f"{path} takes {allowed}, not {method[:20]}"
             return 405, _error("BAD_REQUEST", message), [(b"allow", allowed.encode())]
         path = path.rstrip("/")
-        if path == "/ping":
+        if path in ("/ping", "/health"):
             return 200, b"\n", []  # what `mlflow models serve` answers
-        if path in ("/health", "/version"):
-            return 200, self._status(model, path == "/health"), []
+        if path == "/version":
+            return 200, MLFLOW_VERSION.encode(), []  # MLflow's clients compare it to theirs
+        if path == "/model":
+            return 200, self._status(model), []
         try:
             body = await self._read_body(scope, receive)
         except _BodyTooLarge:
@@ -122,25 +138,28 @@ class ScoringApp:
                 if self._worker is None:
                     self._worker = ThreadPoolExecutor(1, thread_name_prefix="agrolake-scoring")
                 loop = asyncio.get_running_loop()
-                answer = await loop.run_in_executor(self._worker, _score, model, body, content_type)
+                answer = await loop.run_in_executor(
+                    self._worker, _score, model, body, content_type, self.strict
+                )
             else:
-                answer = _score(model, body, content_type)
+                answer = _score(model, body, content_type, self.strict)
         except InvalidRequest as exc:
-            return exc.status, exc.body(), []
+            return exc.status, exc.body(), [(b"content-type", exc.content_type)]
         return 200, answer, []
 
-    def _status(self, model: ServedModel, health: bool) -> bytes:
-        document = {
-            "status": "ok",
-            "model": model.info.name,
-            "model_version": model.info.version,
-            "following": str(self.holder.spec),
-            "runtime": model.runtime,
-            "agrolake": self.server_version,
-        }
-        if health:
-            del document["agrolake"]
-        return json.dumps(document).encode()
+    def _status(self, model: ServedModel) -> bytes:
+        return json.dumps(
+            {
+                "status": "ok",
+                "model": model.info.name,
+                "model_version": model.info.version,
+                "following": str(self.holder.spec),
+                "runtime": model.runtime,
+                "strict": self.strict,
+                "agrolake": self.server_version,
+                "mlflow_protocol": MLFLOW_VERSION,
+            }
+        ).encode()
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
         declared = _header(scope, b"content-length")
@@ -167,8 +186,8 @@ class ScoringApp:
         return b"".join(chunks)
 
 
-def _score(model: ServedModel, body: bytes, content_type: str | None) -> bytes:
-    rows = protocol.parse(body, content_type, model.features)
+def _score(model: ServedModel, body: bytes, content_type: str | None, strict: bool) -> bytes:
+    rows = protocol.parse(body, content_type, model.features, strict=strict)
     return protocol.predictions_body(model.predict(rows))
 
 

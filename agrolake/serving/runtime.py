@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 
 from agrolake.serving.exceptions import ServingError, UnservableModel
 from agrolake.serving.model_registry import Registry, VersionInfo
-from agrolake.serving.protocol import InvalidRequest
+from agrolake.serving.refusals import bad
 
 log = logging.getLogger("agrolake.serving")
 
@@ -36,16 +36,24 @@ class ServedModel(Protocol):
     runtime: str
 
     def predict(self, rows: NDArray[np.float64]) -> list[Any]:
-        """Predictions for a ``(n, len(features))`` matrix, as JSON-ready values."""
+        """Predictions for a ``(n, len(features))`` matrix, as JSON-ready values.
+
+        Raises :class:`~agrolake.serving.refusals.InvalidRequest` (``BAD_REQUEST``) for
+        rows the model cannot score, as MLflow answers when the model raises.
+        """
         ...
 
 
 @dataclass
 class OnnxModel:
+    """The ONNX export: float64 input for models exported in double precision (linear
+    ones, since this release), float32 for the others (trees, and older exports)."""
+
     info: VersionInfo
     features: tuple[str, ...]
     session: Any = field(repr=False)
     input_name: str
+    input_dtype: type[np.floating[Any]] = np.float32
     runtime: str = "onnxruntime"
 
     @classmethod
@@ -79,10 +87,13 @@ class OnnxModel:
                 f"{ONNX_MODEL} takes shape {shape}, "
                 f"but {ONNX_FEATURES} names {len(features)} columns"
             )
-        return cls(info, tuple(features), session, inputs[0].name)
+        dtype = np.float64 if inputs[0].type == "tensor(double)" else np.float32
+        return cls(info, tuple(features), session, inputs[0].name, dtype)
 
     def predict(self, rows: NDArray[np.float64]) -> list[Any]:
-        [output, *_] = self.session.run(None, {self.input_name: rows.astype(np.float32)})
+        values = rows.astype(self.input_dtype)
+        _refuse_missing(values, self.features)
+        [output, *_] = self.session.run(None, {self.input_name: values})
         return _jsonable(np.asarray(output), len(rows))
 
 
@@ -132,12 +143,29 @@ class PyfuncModel:
         for i in self.integer_columns:
             column = rows[:, i]
             if not np.all(column == np.floor(column)):
-                raise InvalidRequest(f"column {self.features[i]!r} takes whole numbers")
+                raise bad(f"column {self.features[i]!r} takes whole numbers")
             frame[self.features[i]] = column.astype(np.int64)
-        output = self.model.predict(frame)
+        try:
+            output = self.model.predict(frame)
+        except Exception as exc:  # the model refused the rows: MLflow answers 400 too
+            reason = str(exc).split("\n")[0][:200]
+            raise bad(f"the model could not score these rows: {reason}") from None
         if hasattr(output, "to_numpy"):
             output = output.to_numpy()
         return _jsonable(np.asarray(output), len(rows))
+
+
+def _refuse_missing(values: NDArray[Any], features: tuple[str, ...]) -> None:
+    """The model scores finite numbers only (scikit-learn refuses NaN and infinity, so
+    MLflow answers ``BAD_REQUEST``; in float32, beyond ±3.4e38 is infinite)."""
+    if values.size and not np.isfinite(values).all():
+        row, column = (int(i) for i in np.argwhere(~np.isfinite(values))[0])
+        kind = "a missing value" if np.isnan(values[row, column]) else "an infinite value"
+        precision = " in float32" if values.dtype == np.float32 else ""
+        raise bad(
+            f"row {row}, column {features[column]!r}: {kind}{precision}; "
+            "the model scores finite numbers only"
+        )
 
 
 def _jsonable(output: NDArray[Any], rows: int) -> list[Any]:
@@ -146,7 +174,7 @@ def _jsonable(output: NDArray[Any], rows: int) -> list[Any]:
     if output.dtype.kind == "f":
         output = output.astype(np.float64)
         if not np.all(np.isfinite(output)):
-            raise InvalidRequest("the model gave a non-finite prediction (inputs out of range?)")
+            raise bad("the model gave a non-finite prediction (inputs out of range?)")
     if len(output) != rows:
         raise ServingError(f"the model gave {len(output)} predictions for {rows} rows")
     result: list[Any] = output.tolist()

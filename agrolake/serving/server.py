@@ -24,6 +24,7 @@ def run(
     port: int = 5001,
     poll_seconds: float = 5.0,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    strict: bool = False,
 ) -> None:
     """:func:`agrolake.serving.serve` (documented there)."""
     import uvicorn
@@ -39,7 +40,9 @@ def run(
         raise ServingError(f"{spec} points at version {info.version}, which is {info.status}")
     holder = ModelHolder(load(registry, info, tracking_uri), spec)
     listener = _listen(host, port)
-    app = ScoringApp(holder, max_body_bytes=max_body_bytes, server_version=_version())
+    app = ScoringApp(
+        holder, max_body_bytes=max_body_bytes, server_version=_version(), strict=strict
+    )
     config = uvicorn.Config(
         app,
         lifespan="off",
@@ -57,13 +60,14 @@ def run(
     bound_host, bound_port = listener.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
     log.info(
-        "serving %s version %s (%s) on http://%s:%d%s",
+        "serving %s version %s (%s) on http://%s:%d%s%s",
         spec,
         info.version,
         holder.current.runtime,
         shown,
         bound_port,
         f", following the alias every {poll_seconds:g} s" if spec.alias else "",
+        ", strict" if strict else "",
     )
     try:
         server.run(sockets=[listener])

@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from agrolake.errors import AgrolakeError, FileRejected, ObjectNotFound, StorageError
 from agrolake.lake import Lake
 from agrolake.lake.catalog import (
+    CLAIMED,
     DUPLICATE,
     INVALID,
     RAW,
@@ -32,16 +33,18 @@ from agrolake.lake.catalog import (
     RawRecord,
     utcnow,
 )
-from agrolake.lake.naming import INVALID_PREFIX, is_pending_landing_key
+from agrolake.lake.catalog.heartbeat import Heartbeat
+from agrolake.lake.listing import list_landing
+from agrolake.lake.naming import INVALID_PREFIX
 from agrolake.lake.read_options import ReadOptions
 from agrolake.lake.settings import Zone
+from agrolake.lake.spool import spool as spool_folder
 from agrolake.lake.storage import ObjectInfo
 
 if TYPE_CHECKING:
     from agrolake.datasets.model import Dataset
 
 REASON_SUFFIX = ".reason.json"
-MAX_ATTEMPTS = 3
 #: A file that failed on storage or catalog trouble waits this long before the next
 #: attempt, so a flow that goes round again at once does not use up its attempts.
 RETRY_AFTER = timedelta(seconds=30)
@@ -60,7 +63,9 @@ class Outcome:
 
     ingest_id: str
     landing_key: str
-    status: str  # raw, invalid, duplicate, retry (failed now, tried again later), lost
+    # raw, invalid, duplicate, retry (failed now, tried again later), lost (another
+    # worker took the claim over), vanished (deleted before it was read)
+    status: str
     size: int = 0
     dataset: str | None = None
     key: str | None = None  # where the bytes are now: raw key or invalid key
@@ -71,6 +76,9 @@ class Outcome:
 class LandingSummary:
     outcomes: list[Outcome] = field(default_factory=list)
     seconds: float = 0.0
+    waiting: dict[str, int] = field(default_factory=dict)  # other live workers' claims
+    unreadable: list[str] = field(default_factory=list)  # keys left in landing, by name
+    stopped: str | None = None  # an outage stopped landing: why
 
     @property
     def counts(self) -> Counter[str]:
@@ -84,10 +92,16 @@ class LandingSummary:
         counts = (
             ", ".join(f"{status} {n}" for status, n in sorted(self.counts.items())) or "nothing"
         )
-        return (
+        line = (
             f"landing: {len(self.outcomes)} files → {counts} "
             f"({self.bytes / 1e6:.1f} MB in {self.seconds:.1f} s)"
         )
+        if self.waiting:
+            holders = ", ".join(sorted(self.waiting))
+            line += f"; waiting for {sum(self.waiting.values())} files claimed by {holders}"
+        if self.unreadable:
+            line += f"; {len(self.unreadable)} keys skipped (rename them: see `agrolake status`)"
+        return line
 
 
 def safe_name(key: str) -> str:
@@ -99,9 +113,7 @@ def safe_name(key: str) -> str:
 
 def pending(lake: Lake) -> Iterator[ObjectInfo]:
     """Landing objects waiting to be processed (not rejected ones, not folder markers)."""
-    for info in lake.store.list("landing"):
-        if is_pending_landing_key(info.key):
-            yield info
+    yield from list_landing(lake.store).pending
 
 
 def process_landing(
@@ -111,40 +123,79 @@ def process_landing(
     on_listed: Callable[[int], None] | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
 ) -> LandingSummary:
-    """Process landing until nothing claimable is left (or ``max_files`` are done)."""
+    """Process landing until nothing claimable is left (or ``max_files`` are done).
+
+    An outage of the store or the catalog stops landing at once (``stopped``): the
+    summary still holds what was done before it, and the files not reached keep
+    their claims' attempts for the next run.
+    """
     started = time.perf_counter()
     summary = LandingSummary()
     tried: set[str] = set()
     lease = timedelta(seconds=lake.settings.lease_seconds)
     datasets = _Datasets(lake)
-    with tempfile.TemporaryDirectory(prefix="agrolake-landing-") as spool:
-        while max_files is None or len(summary.outcomes) < max_files:
-            waiting = [o for o in pending(lake) if f"{o.key}\0{o.version}" not in tried]
-            if on_listed:
-                on_listed(len(waiting))
-            progressed = False
-            for start in range(0, len(waiting), lake.settings.batch_size):
-                batch = waiting[start : start + lake.settings.batch_size]
-                tried.update(f"{o.key}\0{o.version}" for o in batch)
-                claims = lake.catalog.claim(batch, lake.worker, lease)
-                claimed_at = time.monotonic()
-                for index, claim in enumerate(claims):
-                    if max_files is not None and len(summary.outcomes) >= max_files:
-                        break
-                    if time.monotonic() - claimed_at > lease.total_seconds() / 2:
-                        # A slow batch keeps its leases, so no one takes over live work.
-                        rest = [c.ingest_id for c in claims[index:] if not c.finished]
-                        lake.catalog.renew(rest, lake.worker, lease)
-                        claimed_at = time.monotonic()
-                    outcome = land_one(lake, claim, Path(spool), datasets)
-                    summary.outcomes.append(outcome)
-                    progressed = True
-                    if on_outcome:
-                        on_outcome(outcome)
-            if not progressed:
-                break
+    heartbeat = Heartbeat(lake.catalog, lake.worker, lease)
+    seen: list[tuple[str, str]] = []
+    try:
+        lake.catalog.expire_gone_workers()
+        with spool_folder("landing") as spool, heartbeat.running():
+            while max_files is None or len(summary.outcomes) < max_files:
+                listing = list_landing(lake.store)
+                summary.unreadable = listing.unreadable
+                waiting = [o for o in listing.pending if f"{o.key}\0{o.version}" not in tried]
+                seen += [(o.key, o.version) for o in waiting]
+                if on_listed:
+                    on_listed(len(waiting))
+                if not _land_batches(lake, waiting, spool, datasets, heartbeat, summary, tried,
+                                     max_files, on_outcome):  # fmt: skip
+                    break
+        summary.waiting = lake.catalog.claimed_by_others(lake.worker, CLAIMED, seen)
+    except AgrolakeError as exc:
+        if not exc.transient:
+            raise
+        summary.stopped = exc.message
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _land_batches(
+    lake: Lake,
+    waiting: list[ObjectInfo],
+    spool: Path,
+    datasets: Callable[[], Sequence[Dataset]],
+    heartbeat: Heartbeat,
+    summary: LandingSummary,
+    tried: set[str],
+    max_files: int | None,
+    on_outcome: Callable[[Outcome], None] | None,
+) -> bool:
+    """Claim and land the listed objects batch by batch; whether any was landed."""
+    lease = timedelta(seconds=lake.settings.lease_seconds)
+    progressed = False
+    for start in range(0, len(waiting), lake.settings.batch_size):
+        batch = waiting[start : start + lake.settings.batch_size]
+        tried.update(f"{o.key}\0{o.version}" for o in batch)
+        claims = lake.catalog.claim(batch, lake.worker, lease)
+        heartbeat.hold(c.ingest_id for c in claims if not c.finished)
+        tried_now: set[str] = set()
+        try:
+            for claim in claims:
+                if max_files is not None and len(summary.outcomes) >= max_files:
+                    break
+                tried_now.add(claim.ingest_id)
+                outcome = land_one(lake, claim, spool, datasets)
+                heartbeat.release([claim.ingest_id])
+                summary.outcomes.append(outcome)
+                progressed = True
+                if on_outcome:
+                    on_outcome(outcome)
+        finally:
+            # What this run does not reach (max_files, an outage) is given back now.
+            left = [c.ingest_id for c in claims if not c.finished and c.ingest_id not in tried_now]
+            heartbeat.release(left)
+            with suppress(AgrolakeError):
+                lake.catalog.release(left, lake.worker)
+    return progressed
 
 
 class _Datasets:
@@ -166,25 +217,49 @@ class _Datasets:
 def land_one(
     lake: Lake, claim: Claim, spool: Path, datasets: Callable[[], Sequence[Dataset]]
 ) -> Outcome:
-    """Take one claimed landing object to raw, invalid or duplicate."""
+    """Take one claimed landing object to raw, invalid or duplicate.
+
+    Whatever fails on this file stays on this file: its reason is recorded and it
+    is tried again by a later run, up to ``AGROLAKE_MAX_ATTEMPTS`` times, then
+    rejected as ``processing_failed``. Only an outage (store or catalog
+    unreachable) goes up, to stop the run.
+    """
     if claim.finished:
         return _clean_up(lake, claim)
-    if claim.attempts > MAX_ATTEMPTS:
+    if claim.attempts > lake.settings.max_attempts:
         known = lake.catalog.get(claim.ingest_id)
         previous = (known.reason if known else None) or "unknown error"
         rejection = FileRejected(
-            f"processing failed {MAX_ATTEMPTS} times; last error: {previous}",
+            f"processing failed {lake.settings.max_attempts} times; last error: {previous}",
             code="processing_failed",
         )
         return _reject(lake, claim, rejection, sha256=None)
     try:
         return _land(lake, claim, spool, datasets)
+    except ObjectNotFound:
+        # Deleted (or replaced) between the listing and the read: nothing to keep.
+        lake.catalog.forget(claim.ingest_id, lake.worker)
+        return Outcome(claim.ingest_id, claim.obj.key, "vanished", reason="no longer in landing")
     except AgrolakeError as exc:
-        # Storage or catalog trouble: the claim stays, so the file is tried again later.
-        lake.catalog.record_failure(
-            claim.ingest_id, lake.worker, exc.message, retry_after=RETRY_AFTER
-        )
-        return Outcome(claim.ingest_id, claim.obj.key, "retry", claim.obj.size, reason=exc.message)
+        if exc.transient:  # an outage, not this file's fault: it is untried, free at once
+            with suppress(AgrolakeError):
+                lake.catalog.record_failure(claim.ingest_id, lake.worker, exc.message)
+                lake.catalog.release([claim.ingest_id], lake.worker)
+            raise
+        return _retry(lake, claim, exc.message)
+    except Exception as exc:  # a bug must not stop the batch: it is this file's reason
+        return _retry(lake, claim, f"unexpected {type(exc).__name__}: {_first_line(exc)}")
+
+
+def _retry(lake: Lake, claim: Claim, reason: str) -> Outcome:
+    _record_failure(lake, claim, reason)
+    return Outcome(claim.ingest_id, claim.obj.key, "retry", claim.obj.size, reason=reason)
+
+
+def _record_failure(lake: Lake, claim: Claim, reason: str) -> None:
+    """Record why this attempt failed; the file waits a little before the next one."""
+    with suppress(AgrolakeError):  # the catalog itself may be what failed
+        lake.catalog.record_failure(claim.ingest_id, lake.worker, reason, retry_after=RETRY_AFTER)
 
 
 def _land(
@@ -209,7 +284,7 @@ def _land(
     try:
         try:
             sample = read_sample(path, name)
-            dataset = recognise(sample, name, datasets())
+            dataset = recognise(sample, name, datasets(), settings.max_new_columns)
         except FileRejected as rejection:
             return _reject(lake, claim, rejection, sha256=sha256)
         except Exception as exc:  # untrusted bytes: a parser bug must not stop the batch

@@ -8,9 +8,9 @@ Writing an ingest again leaves the same rows: re-processing never duplicates.
 
 from __future__ import annotations
 
-import tempfile
 import time
 from collections import Counter
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -26,8 +26,11 @@ from agrolake.datasets.registry import Registry, load_registry
 from agrolake.datasets.trusted_schema import trusted_schema
 from agrolake.errors import AgrolakeError
 from agrolake.lake import Lake
-from agrolake.lake.catalog import RAW, TRUSTED, Ingest, ReadOptions
+from agrolake.lake.catalog import FAILED, RAW, TRUSTED, Ingest, ReadOptions
+from agrolake.lake.catalog.heartbeat import Heartbeat
 from agrolake.lake.naming import match_sources
+from agrolake.lake.progress import ProgressCallback, no_progress
+from agrolake.lake.spool import spool as spool_folder
 from agrolake.lake.tables import QUARANTINE, TableRef, where_equal, where_in
 from agrolake.readers import read_frame
 from agrolake.transforms.by_value import ByValue, split_by_value
@@ -51,8 +54,11 @@ class TableWrite:
 class TrustedSummary:
     ingests: list[str] = field(default_factory=list)
     writes: list[TableWrite] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)  # tried again by a later run
+    given_up: dict[str, str] = field(default_factory=dict)  # failed its last attempt
     warnings: list[str] = field(default_factory=list)
+    waiting: dict[str, int] = field(default_factory=dict)  # other live workers' claims
+    stopped: str | None = None  # an outage stopped trusted: why
     seconds: float = 0.0
 
     def line(self) -> str:
@@ -60,16 +66,28 @@ class TrustedSummary:
         quarantined = sum(w.quarantined for w in self.writes)
         tables = len({w.table for w in self.writes})
         failed = f", {len(self.failed)} failed" if self.failed else ""
-        return (
+        failed += f", {len(self.given_up)} given up" if self.given_up else ""
+        line = (
             f"trusted: {len(self.ingests)} ingests → {rows} rows in {tables} tables, "
             f"{quarantined} quarantined{failed} ({self.seconds:.1f} s)"
         )
+        if self.waiting:
+            holders = ", ".join(sorted(self.waiting))
+            line += f"; waiting for {sum(self.waiting.values())} ingests claimed by {holders}"
+        return line
 
 
 def process_trusted(
-    lake: Lake, ingest_ids: list[str] | None = None, *, registry: Registry | None = None
+    lake: Lake,
+    ingest_ids: list[str] | None = None,
+    *,
+    registry: Registry | None = None,
+    on_progress: ProgressCallback = no_progress,
 ) -> TrustedSummary:
-    """Take every raw ingest not yet in trusted (or the given ones) into the trusted tables."""
+    """Take every raw ingest not yet in trusted (or the given ones) into the trusted tables.
+
+    ``on_progress("trusted", done, total)`` counts ingests (total: those waiting at
+    the start; more may come, as the total then grows)."""
     started = time.perf_counter()
     summary = TrustedSummary()
     lease = timedelta(seconds=lake.settings.lease_seconds)
@@ -77,21 +95,44 @@ def process_trusted(
     registry = registry or load_registry(lake.settings)
     # Ingests of a dataset no longer declared (or disabled) wait in raw until it is again.
     datasets = [d.id for d in registry.enabled]
-    with tempfile.TemporaryDirectory(prefix="agrolake-trusted-") as spool:
-        # Oldest first, so "the latest ingest wins" holds on business keys; small
-        # ingests of one dataset go together, one commit per table for the batch
-        # (a Delta commit costs more than cleaning a small file); the claims not in
-        # the batch are given back at once, so other workers share the rest.
-        while claimed := lake.catalog.claim_stage(
-            RAW, lake.worker, lease, ingest_ids, limit=BATCH_INGESTS, datasets=datasets
-        ):
-            batch = _batch(claimed)
-            lake.catalog.release([i.ingest_id for i in claimed[len(batch) :]], lake.worker)
-            if any(i.ingest_id in tried for i in batch):
-                lake.catalog.release([i.ingest_id for i in batch], lake.worker)
-                break  # failed earlier in this run; a later run tries again
-            tried.update(i.ingest_id for i in batch)
-            _trust_batch(lake, registry, batch, Path(spool), summary)
+    heartbeat = Heartbeat(lake.catalog, lake.worker, lease)
+    try:
+        lake.catalog.expire_gone_workers()
+        total = (
+            lake.catalog.count_by_status().get(RAW, 0) if ingest_ids is None else len(ingest_ids)
+        )
+        done = 0
+        with spool_folder("trusted") as spool, heartbeat.running():
+            # Oldest first, so "the latest ingest wins" holds on business keys; small
+            # ingests of one dataset go together, one commit per table for the batch
+            # (a Delta commit costs more than cleaning a small file); the claims not in
+            # the batch are given back at once, so other workers share the rest.
+            while claimed := lake.catalog.claim_stage(
+                RAW, lake.worker, lease, ingest_ids, limit=BATCH_INGESTS, datasets=datasets
+            ):
+                batch = _batch(claimed)
+                lake.catalog.release([i.ingest_id for i in claimed[len(batch) :]], lake.worker)
+                if any(i.ingest_id in tried for i in batch):
+                    lake.catalog.release([i.ingest_id for i in batch], lake.worker)
+                    break  # failed earlier in this run; a later run tries again
+                tried.update(i.ingest_id for i in batch)
+                heartbeat.hold(i.ingest_id for i in batch)
+                try:
+                    _trust_batch(lake, registry, batch, Path(spool), summary)
+                except AgrolakeError:  # an outage: give back what was not done
+                    with suppress(AgrolakeError):
+                        lake.catalog.release([i.ingest_id for i in batch], lake.worker)
+                    raise
+                finally:
+                    heartbeat.release(i.ingest_id for i in batch)
+                done += len(batch)
+                total = max(total, done)
+                on_progress("trusted", done, total)
+        summary.waiting = lake.catalog.claimed_by_others(lake.worker, RAW)
+    except AgrolakeError as exc:
+        if not exc.transient:
+            raise
+        summary.stopped = exc.message
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -124,8 +165,8 @@ def _trust_batch(
     for ingest in batch:
         try:
             cleaned.append((ingest, clean_raw_ingest(lake, dataset, ingest, spool)))
-        except AgrolakeError as exc:
-            _failed(lake, [ingest], exc.message, summary)
+        except Exception as exc:  # whatever it is, it is this ingest's, not the batch's
+            _failed(lake, [ingest], exc, summary)
     if not cleaned:
         return
     try:
@@ -135,9 +176,9 @@ def _trust_batch(
             )
             for table in dataset.tables
         ]
-    except AgrolakeError as exc:
+    except Exception as exc:
         if len(cleaned) == 1:
-            _failed(lake, [cleaned[0][0]], exc.message, summary)
+            _failed(lake, [cleaned[0][0]], exc, summary)
             return
         # One ingest must not hold back the others: write them one by one, so only
         # the one that cannot be written fails (and waits for a later run).
@@ -164,12 +205,26 @@ def _trust_batch(
     summary.writes.extend(writes)
 
 
-def _failed(lake: Lake, ingests: list[Ingest], reason: str, summary: TrustedSummary) -> None:
+def _failed(lake: Lake, ingests: list[Ingest], exc: Exception, summary: TrustedSummary) -> None:
+    """Record the failure on each ingest (given up at its last attempt); an outage goes
+    up instead, to stop the run."""
+    if isinstance(exc, AgrolakeError) and exc.transient:
+        raise exc
+    if isinstance(exc, AgrolakeError):
+        reason = exc.message
+    else:  # polars, delta-rs, a bug: named, so the ingest's record says what happened
+        reason = f"unexpected {type(exc).__name__}: {_first_line(exc)}"
     for ingest in ingests:
-        lake.catalog.record_failure(
-            ingest.ingest_id, lake.worker, reason, stage=RAW, retry_after=RETRY_AFTER
-        )
-        summary.failed[ingest.ingest_id] = reason
+        status = lake.catalog.record_failure(
+            ingest.ingest_id, lake.worker, reason, stage=RAW, retry_after=RETRY_AFTER,
+            give_up_at=lake.settings.max_attempts,
+        )  # fmt: skip
+        (summary.given_up if status == FAILED else summary.failed)[ingest.ingest_id] = reason
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else "no message"
 
 
 def clean_raw_ingest(
@@ -240,8 +295,8 @@ class Cleaned:
             name: dict(sorted(Counter(failed[name].to_list()).items())) if failed.height else {}
             for name in ("check", "column")
         }
-        present = [f for f in fields if f in self.valid.columns]
-        nulls = self.valid.select(present).null_count().row(0) if self.valid.height else ()
+        present = [f for f in fields if f in self.valid.columns] if self.valid.height else []
+        nulls = self.valid.select(present).null_count().row(0) if present else ()
         return {
             "rows_in": self.rows_in,
             "rows_written": self.valid.height,
@@ -280,7 +335,7 @@ def clean_ingest(
     cleaned = cleaning_of(table)(raw, options)
     # Types only: pandera checks a LazyFrame's schema; the value checks ran as row errors.
     trusted_schema(table).validate(cleaned.drop("_errors", "_row"))
-    with tempfile.TemporaryDirectory(prefix="agrolake-clean-") as folder:
+    with spool_folder("clean") as folder:
         # Cleaning is the expensive part: it runs once, streamed to a Parquet spool,
         # and both outputs read the spool (measured: a third of the CPU and of the
         # peak memory of collecting the two outputs from the raw plan).
@@ -399,7 +454,7 @@ def rebuild_trusted(lake: Lake, table_id: str, registry: Registry | None = None)
     ref = TableRef("trusted", table.table_name)
     ingests = [i for d in feeds for i in lake.catalog.find(dataset=d, status=TRUSTED)]
     parts: list[Cleaned] = []
-    with tempfile.TemporaryDirectory(prefix="agrolake-rebuild-") as spool:
+    with spool_folder("rebuild") as spool:
         for ingest in sorted(ingests, key=lambda i: i.ingest_id):
             dataset, table = feeds[str(ingest.dataset)]
             path = _raw_file(lake, ingest) or _spool_raw(lake, ingest, Path(spool))

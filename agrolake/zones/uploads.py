@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from agrolake.errors import ObjectExists, UsageError
+from agrolake.errors import ObjectExists, StorageError, UsageError
 from agrolake.lake import Lake
+from agrolake.lake.naming import INVALID_PREFIX, printable
 from agrolake.lake.storage import Payload
 
 
@@ -18,26 +20,78 @@ class Upload:
     size: int
 
 
-def files_under(paths: list[Path]) -> Iterator[tuple[Path, str]]:
-    """Each file with its landing key: its name, or its path inside a given folder."""
+MAX_KEY_BYTES = 1024  # S3's limit on a key
+MAX_NAME_BYTES = 255  # a file name on the local folder's file system
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: Path
+    reason: str
+
+
+def files_under(paths: list[Path], *, follow_symlinks: bool = False) -> Iterator[tuple[Path, str]]:
+    """Each file with its landing key: its name, or its path inside a given folder.
+
+    Links inside a folder are not followed unless asked: a link may point outside the
+    folder, at a file its owner did not mean to upload.
+    """
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
     for path in paths:
         if path.is_dir():
-            for file in sorted(p for p in path.rglob("*") if p.is_file()):
-                yield file, file.relative_to(path).as_posix()
+            for folder, folders, names in os.walk(path, followlinks=follow_symlinks):
+                folders.sort()
+                for name in sorted(names):
+                    file = Path(folder) / name
+                    if (follow_symlinks or not file.is_symlink()) and file.is_file():
+                        yield file, file.relative_to(path).as_posix()
         elif path.is_file():
             yield path, path.name
 
 
+def unstorable(key: str) -> str | None:
+    """Why ``key`` cannot be a landing key (None when it can)."""
+    if key.startswith(INVALID_PREFIX):
+        return f"{INVALID_PREFIX} is where agrolake keeps rejected files: upload elsewhere"
+    if printable(key) != key:
+        return "its name holds control characters (tab, escape…): rename it"
+    if len(key.encode()) > MAX_KEY_BYTES:
+        return f"its path is over {MAX_KEY_BYTES} bytes"
+    if any(len(part.encode()) > MAX_NAME_BYTES for part in key.split("/")):
+        return f"a name in its path is over {MAX_NAME_BYTES} bytes"
+    return None
+
+
 def upload(
-    lake: Lake, paths: list[Path], on_upload: Callable[[Upload], None] | None = None
+    lake: Lake,
+    paths: list[Path],
+    on_upload: Callable[[Upload], None] | None = None,
+    *,
+    follow_symlinks: bool = False,
+    skipped: list[Skipped] | None = None,
 ) -> list[Upload]:
-    """Upload files into landing without overwriting a pending object of the same name."""
+    """Upload files into landing without overwriting a pending object of the same name.
+
+    A file whose name cannot be stored is left out and listed in ``skipped`` with the
+    reason (an error if no list is given); the others are uploaded. An outage stops.
+    """
     done = []
-    for path, key in files_under(paths):
-        final = put_unique(lake, path, key)
+    for path, key in files_under(paths, follow_symlinks=follow_symlinks):
+        reason = unstorable(key)
+        if reason is None:
+            try:
+                final = put_unique(lake, path, key)
+            except StorageError as exc:
+                if exc.transient:
+                    raise
+                reason = exc.message
+        if reason is not None:
+            if skipped is None:
+                raise UsageError(f"{printable(key)}: {reason}")
+            skipped.append(Skipped(path, reason))
+            continue
         item = Upload(path, final, path.stat().st_size)
         done.append(item)
         if on_upload:

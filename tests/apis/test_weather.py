@@ -357,3 +357,29 @@ def test_an_unreachable_api_is_retried_then_named(
     assert "Open-Meteo cannot be reached" in summary.failed[place]
     assert "3 attempts" in summary.failed[place]
     assert time.monotonic() - started < 30
+
+
+def test_a_host_that_does_not_resolve_stops_the_run_at_the_first_request(
+    local_lake: Lake, configured: Callable[..., Lake], tmp_path: Path
+) -> None:
+    """No DNS (or a wrong host) is not transient: no retries, and no other request."""
+    from agrolake.errors import ApiUnreachable
+
+    places = set(farm(local_lake, tmp_path, rows=8)["location_id"])
+    assert len(places) >= 3
+    lake = configured(
+        local_lake,
+        open_meteo_url="http://agrolake-test.invalid/v1/archive",  # .invalid never resolves
+        weather_start_date=START,
+    )
+    steps: list[tuple[str, int, int | None]] = []
+
+    with pytest.raises(ApiUnreachable) as caught:
+        fetch_weather(lake, until=date(2024, 3, 5), on_progress=lambda *a: steps.append(a))
+
+    message = caught.value.message
+    assert "agrolake-test.invalid does not resolve or the network is down" in message
+    assert f"stopped at request 1 of {len(places)}" in message
+    assert "attempts" not in message  # asked once
+    assert len(steps) == 1 and steps[0][1:] == (0, len(places))
+    assert landed(lake, "") == []

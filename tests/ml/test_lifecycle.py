@@ -50,6 +50,7 @@ def test_a_landed_wine_file_ends_as_a_gated_champion_with_lineage(
     assert run.data.tags["agrolake.files"] == "vinos_2024.csv"
     [dataset] = run.inputs.dataset_inputs
     assert str(ml_lake.tables.uri(ml_lake_ref())) in dataset.dataset.source
+    assert dataset.dataset.source_type == "agrolake_delta"
     artifacts = {a.path for a in mlflow_client.list_artifacts(run.info.run_id, "onnx")}
     assert "onnx/model.onnx" in artifacts
 
@@ -60,6 +61,35 @@ def test_a_landed_wine_file_ends_as_a_gated_champion_with_lineage(
 
     # Nothing new: no retraining.
     assert run_all(ml_lake).training is None
+
+
+def test_the_training_data_loads_back_through_mlflow_without_spark(
+    ml_lake: Lake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MLflow finds agrolake's dataset source through its entry point (delta-rs, no
+    Spark); MLflow's Default experiment keeps its artifacts in the lake."""
+    import importlib.util
+
+    import mlflow
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # MLflow put the Default experiment's artifacts here
+    land_wine(ml_lake, tmp_path, "vinos.csv", seed=4, rows=120)
+    trained = run_all(ml_lake).training
+    assert trained is not None
+    mlflow_client = client(ml_lake.settings)
+    [dataset] = mlflow_client.get_run(trained.run_id).inputs.dataset_inputs
+
+    frame = mlflow.data.get_source(dataset.dataset).load()
+
+    assert importlib.util.find_spec("pyspark") is None
+    table = ml_lake.tables.read(ml_lake_ref(), trained.table_version)
+    assert table is not None and len(frame) == table.num_rows == 120
+    assert sorted(frame.columns) == sorted(table.column_names)
+    default = mlflow_client.get_experiment("0")
+    assert default.artifact_location == f"{ml_lake.settings.artifacts_folder.as_uri()}/0"
+    assert not (elsewhere / "mlruns").exists()
 
 
 def ml_lake_ref():  # type: ignore[no-untyped-def]
@@ -93,8 +123,17 @@ def test_new_data_retrains_and_the_gate_decides_both_ways(ml_lake: Lake, tmp_pat
         == "rejected"
     )
 
+    reason = worse.decision.reason
+    assert f"vs champion v{worse.decision.champion_version}'s" in reason
+    assert "% higher, less than the 1% margin" in reason  # the gain and the margin apart
+
     better = train_wine_quality(ml_lake, estimator="random_forest", params={"n_estimators": 60})
     assert better.decision.promoted, better.decision.reason
+    gain = better.decision.gain
+    assert gain is not None and gain >= 0.01
+    assert better.decision.reason.endswith(f": {gain:.1%} lower, at least the 1% margin")
+    tags = mlflow_client.get_model_version(MODEL_NAME, better.model_version).tags
+    assert float(tags["gate.gain"]) == pytest.approx(gain, abs=1e-6)
     assert str(mlflow_client.get_model_version_by_alias(MODEL_NAME, "champion").version) == (
         better.model_version
     )

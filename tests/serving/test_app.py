@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
+from agrolake.serving import MLFLOW_VERSION
 from agrolake.serving.app import AliasFollower, ModelHolder, ScoringApp
 from agrolake.serving.exceptions import RegistryUnavailable
 from agrolake.serving.model_registry import ModelSpec, VersionInfo
@@ -87,9 +88,14 @@ def test_invocations_answer_with_predictions_and_the_version() -> None:
 def test_routes() -> None:
     app = ScoringApp(ModelHolder(FakeModel(info("4")), SPEC), server_version="0.1.0")
 
-    assert call(app, "GET", "/ping")[::2] == (200, b"\n")
-    assert json.loads(call(app, "GET", "/health")[2])["model_version"] == "4"
-    assert json.loads(call(app, "GET", "/version")[2])["agrolake"] == "0.1.0"
+    assert call(app, "GET", "/ping")[::2] == (200, b"\n")  # as `mlflow models serve`
+    assert call(app, "GET", "/health")[::2] == (200, b"\n")
+    assert call(app, "GET", "/version")[::2] == (200, MLFLOW_VERSION.encode())
+    served = json.loads(call(app, "GET", "/model")[2])
+    assert served | {"model_version": "4", "agrolake": "0.1.0", "strict": False} == served
+    status, headers, body = call(app, "POST", "/invocations", SEED_BODY, {"content-type": "x/y"})
+    assert (status, headers["content-type"]) == (415, "text/plain; charset=utf-8")
+    assert body.startswith(b"unsupported Content-Type 'x/y'")
     status, headers, body = call(app, "GET", "/invocations")
     assert (status, headers["allow"]) == (405, "POST")
     status, headers, body = call(app, "POST", "/predict", SEED_BODY, JSON_HEADERS)
@@ -192,3 +198,24 @@ def test_the_follower_keeps_the_model_when_the_registry_fails(
     assert watcher.holder.current.info.version == "1"
     assert caplog.text.count("cannot reach the tracking server") == 1  # once, not every poll
     assert "the registry answers again" in caplog.text
+
+
+def test_version_is_the_pinned_mlflow() -> None:
+    """``/version`` names the MLflow release whose protocol the parity test checked."""
+    import tomllib
+    from importlib.metadata import version
+    from pathlib import Path
+
+    project = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    assert f"mlflow=={MLFLOW_VERSION}" in project["project"]["dependencies"]
+    assert version("mlflow") == MLFLOW_VERSION
+
+
+def test_strict_mode_refuses_extra_columns() -> None:
+    body = json.dumps({"dataframe_records": [dict.fromkeys(FEATURES, 1.0) | {"colour": 1}]})
+    lenient = ScoringApp(ModelHolder(FakeModel(info("1")), SPEC))
+    strict = ScoringApp(ModelHolder(FakeModel(info("1")), SPEC), strict=True)
+
+    assert call(lenient, "POST", "/invocations", body.encode(), JSON_HEADERS)[0] == 200
+    status, _, answer = call(strict, "POST", "/invocations", body.encode(), JSON_HEADERS)
+    assert (status, json.loads(answer)["error_code"]) == (400, "INVALID_PARAMETER_VALUE")

@@ -1,5 +1,6 @@
 """Property: whatever the body and content type, the parser refuses with a 4xx or returns
-a finite matrix; and the app answers 2xx or 4xx, never 5xx."""
+a matrix of the model's columns (missing values are NaN: the model refuses them); and
+the app answers 2xx or 4xx, never 5xx."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from tests.serving.strategies import request_bodies  # noqa: E402
 
 @hypothesis.settings(max_examples=500, deadline=None, database=None)
 @hypothesis.given(request_bodies())
-def test_the_parser_refuses_cleanly_or_returns_a_finite_matrix(
+def test_the_parser_refuses_cleanly_or_returns_a_matrix(
     request: tuple[str | None, bytes],
 ) -> None:
     content_type, body = request
@@ -31,7 +32,7 @@ def test_the_parser_refuses_cleanly_or_returns_a_finite_matrix(
         assert exc.message and "\n" not in exc.message
         return
     assert matrix.dtype == np.float64 and matrix.ndim == 2 and matrix.shape[1] == 11
-    assert matrix.shape[0] > 0 and np.all(np.isfinite(matrix))
+    assert matrix.shape[0] > 0
 
 
 @hypothesis.settings(max_examples=200, deadline=None, database=None)
@@ -41,8 +42,11 @@ def test_the_app_answers_2xx_or_4xx(request: tuple[str | None, bytes]) -> None:
     app = ScoringApp(ModelHolder(FakeModel(info("1")), ModelSpec("m", alias="a")))
     headers = {} if content_type is None else {"content-type": content_type}
 
-    status, _, answer = call(app, "POST", "/invocations", body, headers)
+    status, answered, answer = call(app, "POST", "/invocations", body, headers)
 
     assert status in (200, 400, 413, 415)
+    if answered["content-type"].startswith("text/plain"):  # MLflow's 415: one line of text
+        assert status == 415 and b"\n" not in answer
+        return
     document = json.loads(answer)
     assert "predictions" in document if status == 200 else "\n" not in document["message"]

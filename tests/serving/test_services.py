@@ -184,4 +184,4 @@ def test_the_seed_request_through_a_tracking_server_with_s3_artifacts(
         <= 1e-5
     )
     assert ours.version == "2"
-    assert agrolake_server.client().get("/version").json()["runtime"] == "onnxruntime"
+    assert agrolake_server.client().get("/model").json()["runtime"] == "onnxruntime"

@@ -9,8 +9,8 @@ import pytest
 
 from agrolake.ui.downloads import as_csv, safe_cell
 from agrolake.ui.formatting import format_value
-from agrolake.ui.svg_graph import lineage_svg
 from agrolake.ui.result_grid import grid_lines, vertical_lines
+from agrolake.ui.svg_graph import lineage_svg
 
 COLUMNS = [f"column_{i:02d}" for i in range(41)]
 TYPES = ["str", *["f64"] * 40]

@@ -3,6 +3,7 @@
 from agrolake.lake.catalog.ingests import (
     CLAIMED,
     DUPLICATE,
+    FAILED,
     INVALID,
     RAW,
     REPLAYED,
@@ -26,6 +27,7 @@ from agrolake.lake.catalog.records import (
 __all__ = [
     "CLAIMED",
     "DUPLICATE",
+    "FAILED",
     "FINISHED",
     "INVALID",
     "RAW",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +15,9 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlche
 from agrolake.errors import CatalogError, CatalogUnavailable, ConfigError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+#: How long a transaction waits for SQLite's write lock before it says it is waiting.
+_FIRST_WAIT_SECONDS = 1.0
+log = logging.getLogger("agrolake.catalog")
 
 
 def head_revision() -> str:
@@ -30,8 +34,13 @@ def safe_url(url: str) -> str:
         return "<unparsable catalog URL>"
 
 
-def create_catalog_engine(url: str) -> Engine:
-    """An engine tuned for many short transactions from several processes."""
+def create_catalog_engine(url: str, *, lock_timeout: float = 60.0) -> Engine:
+    """An engine tuned for many short transactions from several processes.
+
+    On SQLite a transaction waits up to ``lock_timeout`` seconds for another process's
+    write lock, says so (a warning of ``agrolake.catalog``) after one, then gives up
+    with :class:`CatalogUnavailable`.
+    """
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -39,13 +48,17 @@ def create_catalog_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        # Several landing processes share one SQLite file: wait for the lock, not fail.
-        engine = create_engine(url, connect_args={"timeout": 60})
+        # Several landing processes share one SQLite file: wait for the lock, not fail;
+        # a long wait is announced, and bounded (see _sqlite_begin).
+        engine = create_engine(url, connect_args={"timeout": lock_timeout})
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+        event.listen(
+            engine, "begin", lambda conn: _sqlite_begin(conn, parsed.database or url, lock_timeout)
+        )
         return engine
     try:
-        return create_engine(url, pool_pre_ping=True)
+        # An unreachable server is one clear error after 10 s, not a hang.
+        return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
     except (ArgumentError, ImportError) as exc:
         raise ConfigError(f"cannot use catalog {safe_url(url)}: {exc}") from exc
 
@@ -60,8 +73,33 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+def _sqlite_begin(conn: Connection, database: str, lock_timeout: float) -> None:
+    """BEGIN IMMEDIATE (the write lock up front); a short wait first, then, announced, the
+    rest of ``lock_timeout``; then :class:`CatalogUnavailable`."""
+    first = min(_FIRST_WAIT_SECONDS, lock_timeout)
+    try:
+        for wait in (first, lock_timeout - first):
+            conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(wait * 1000)}")
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except OperationalError as exc:
+                if "locked" not in str(exc.orig):
+                    raise
+                if wait == first and lock_timeout > first:
+                    log.warning(
+                        "waiting for the catalog %s: another agrolake process holds its "
+                        "write lock (giving up after %g s)",
+                        database,
+                        lock_timeout,
+                    )
+        raise CatalogUnavailable(
+            f"the catalog {database} stayed locked by another agrolake process for "
+            f"{lock_timeout:g} s; try again when it is done "
+            "(AGROLAKE_CATALOG_LOCK_TIMEOUT_SECONDS sets the wait)"
+        )
+    finally:
+        conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(lock_timeout * 1000)}")
 
 
 @contextmanager

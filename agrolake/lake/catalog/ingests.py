@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Engine, func, select, tuple_, update
+from sqlalchemy import Engine, case, delete, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from agrolake.lake.catalog.database import create_catalog_engine, migrate, translated_errors
@@ -24,10 +24,12 @@ from agrolake.lake.catalog.records import (
 )
 from agrolake.lake.catalog.schema import ingests, raw_contents
 from agrolake.lake.catalog.training_claims import TrainingClaims
+from agrolake.lake.catalog.workers import local_and_gone
 from agrolake.lake.storage import ObjectInfo
 
 CLAIMED, RAW, INVALID = Status.CLAIMED, Status.RAW, Status.INVALID
 DUPLICATE, REPLAYED, TRUSTED = Status.DUPLICATE, Status.REPLAYED, Status.TRUSTED
+FAILED = Status.FAILED
 CLEAN_UP_GRACE = timedelta(seconds=60)
 REPLAYED_SUFFIX = "#replayed"
 
@@ -141,15 +143,21 @@ class Catalog:
                 )
                 .returning(*returned)
             ).all()
-            # A finished ingest whose landing object is still listed: either its worker
-            # is deleting it right now, or it crashed before it could. Only the second
-            # is ours to clean up, so wait one grace period.
-            leftover = conn.execute(
-                select(*returned)
+            # An ingest past landing whose landing object is still listed: either its
+            # worker is deleting it right now, or it crashed before it could. Only the
+            # second is ours to clean up: wait one grace period, unless that worker's
+            # process is known to be gone.
+            finished = conn.execute(
+                select(*returned, ingests.c.claimed_by, ingests.c.updated_at)
                 .where(identity.in_(list(by_identity)))
                 .where(ingests.c.status.in_(FINISHED))
-                .where(ingests.c.updated_at < now - min(lease, CLEAN_UP_GRACE))
             ).all()
+            settled = now - min(lease, CLEAN_UP_GRACE)
+            leftover = [
+                row
+                for row in finished
+                if row.updated_at < settled or local_and_gone(row.claimed_by or "")
+            ]
         return [
             Claim(
                 row.ingest_id,
@@ -161,7 +169,7 @@ class Catalog:
         ]
 
     def renew(self, ingest_ids: Sequence[str], worker: str, lease: timedelta) -> set[str]:
-        """Extend the worker's leases; returns the ids it still holds."""
+        """Extend the worker's leases (landing or a later stage); the ids it still holds."""
         if not ingest_ids:
             return set()
         now = utcnow()
@@ -170,11 +178,50 @@ class Catalog:
                 update(ingests)
                 .where(ingests.c.ingest_id.in_(list(ingest_ids)))
                 .where(ingests.c.claimed_by == worker)
-                .where(ingests.c.status == CLAIMED)
-                .values(lease_until=now + lease, updated_at=now)
+                .where(ingests.c.lease_until.is_not(None))
+                .values(lease_until=now + lease)
                 .returning(ingests.c.ingest_id)
             ).all()
         return {row.ingest_id for row in rows}
+
+    def expire_gone_workers(self) -> list[str]:
+        """End the leases of claims whose process on this host is gone (a crash), so
+        they are taken over now rather than when their lease runs out."""
+        now = utcnow()
+        with translated_errors(self.url, "claim"), self.engine.begin() as conn:
+            holders = conn.execute(
+                select(ingests.c.claimed_by)
+                .where(ingests.c.lease_until > now)
+                .where(ingests.c.claimed_by.is_not(None))
+                .distinct()
+            ).scalars()
+            gone = [w for w in holders if local_and_gone(w)]
+            if gone:
+                conn.execute(
+                    update(ingests)
+                    .where(ingests.c.claimed_by.in_(gone))
+                    .where(ingests.c.lease_until > now)
+                    .values(lease_until=now - timedelta(microseconds=1))
+                )
+        return gone
+
+    def claimed_by_others(
+        self, worker: str, status: Status, identities: Sequence[tuple[str, str]] = ()
+    ) -> dict[str, int]:
+        """Live claims other workers hold at ``status`` (of these landing objects, for
+        landing): worker → how many, so a run that waits can say for whom."""
+        query = (
+            select(ingests.c.claimed_by, func.count())
+            .where(ingests.c.status == status)
+            .where(ingests.c.lease_until > utcnow())
+            .where(ingests.c.claimed_by != worker)
+            .group_by(ingests.c.claimed_by)
+        )
+        if identities:
+            identity = tuple_(ingests.c.landing_key, ingests.c.landing_version)
+            query = query.where(identity.in_(list(identities)))
+        with translated_errors(self.url, "lookup"), self.engine.connect() as conn:
+            return {str(holder): n for holder, n in conn.execute(query)}
 
     def own_content(self, sha256: str, ingest_id: str) -> str:
         """Make ``ingest_id`` the raw owner of these bytes unless another ingest is.
@@ -259,15 +306,21 @@ class Catalog:
         return [Ingest.from_row(r) for r in rows]
 
     def release(self, ingest_ids: Sequence[str], worker: str) -> None:
-        """Give back stage claims the worker will not work on now (free at once)."""
+        """Give back claims the worker will not work on now: free at once, and a landing
+        claim's attempt not counted (it was not tried)."""
         if not ingest_ids:
             return
+        now = utcnow()
+        untried = case(
+            (ingests.c.status == CLAIMED, ingests.c.attempts - 1), else_=ingests.c.attempts
+        )
         with translated_errors(self.url, "release"), self.engine.begin() as conn:
             conn.execute(
                 update(ingests)
                 .where(ingests.c.ingest_id.in_(list(ingest_ids)))
                 .where(ingests.c.claimed_by == worker)
-                .values(lease_until=None, updated_at=utcnow())
+                .where(ingests.c.lease_until.is_not(None))
+                .values(lease_until=now - timedelta(microseconds=1), attempts=untried)
             )
 
     def _record(
@@ -319,17 +372,57 @@ class Catalog:
         *,
         stage: Status = CLAIMED,
         retry_after: timedelta = timedelta(0),
-    ) -> None:
+        give_up_at: int | None = None,
+    ) -> Status:
         """Record a failed attempt at ``stage`` and free the claim so a later pass tries
-        again (not before ``retry_after``)."""
+        again (not before ``retry_after``); at ``give_up_at`` failures the ingest is
+        given up instead (status ``failed``, the reason kept). Returns its status."""
         now = utcnow()
         with translated_errors(self.url, "status update"), self.engine.begin() as conn:
-            conn.execute(
+            failures = conn.execute(
                 update(ingests)
                 .where(ingests.c.ingest_id == ingest_id)
                 .where(ingests.c.claimed_by == worker)
                 .where(ingests.c.status == stage)
-                .values(reason=reason, lease_until=now + retry_after, updated_at=now)
+                .values(
+                    reason=reason,
+                    lease_until=now + retry_after,
+                    updated_at=now,
+                    failures=ingests.c.failures + 1,
+                )
+                .returning(ingests.c.failures)
+            ).scalar()
+            if failures is not None and give_up_at is not None and failures >= give_up_at:
+                conn.execute(
+                    update(ingests)
+                    .where(ingests.c.ingest_id == ingest_id)
+                    .values(status=FAILED, lease_until=None)
+                )
+                return FAILED
+        return stage
+
+    def retry_failed(self, ingest_ids: Sequence[str] | None = None) -> list[str]:
+        """Give failed ingests (all, or these) back to trusted, their failures reset."""
+        query = update(ingests).where(ingests.c.status == FAILED)
+        if ingest_ids is not None:
+            query = query.where(ingests.c.ingest_id.in_(list(ingest_ids)))
+        with translated_errors(self.url, "status update"), self.engine.begin() as conn:
+            rows = conn.execute(
+                query.values(
+                    status=RAW, failures=0, lease_until=None, updated_at=utcnow()
+                ).returning(ingests.c.ingest_id)
+            ).scalars()
+            return sorted(rows)
+
+    def forget(self, ingest_id: str, worker: str) -> None:
+        """Drop the claim of a landing object that vanished before it was read (deleted
+        meanwhile): nothing of it was processed, so nothing is kept."""
+        with translated_errors(self.url, "status update"), self.engine.begin() as conn:
+            conn.execute(
+                delete(ingests)
+                .where(ingests.c.ingest_id == ingest_id)
+                .where(ingests.c.claimed_by == worker)
+                .where(ingests.c.status == CLAIMED)
             )
 
     def mark_replayed(self, ingest: Ingest, *, replayed: bool) -> None:
@@ -401,6 +494,30 @@ class Catalog:
         )
         with translated_errors(self.url, "count"), self.engine.connect() as conn:
             return {dataset: n for dataset, n in conn.execute(query)}
+
+    def stage_counts(self) -> dict[str, dict[str, int]]:
+        """Per stage: files or ingests claimed by a live worker now, waiting for one (a
+        lease run out, a retry pending), failed for good; for ``agrolake status``."""
+        now = utcnow()
+        live = case((ingests.c.lease_until > now, 1), else_=0)
+        query = (
+            select(ingests.c.status, live.label("live"), func.count())
+            .where(ingests.c.status.in_([CLAIMED, RAW, FAILED]))
+            .group_by(ingests.c.status, live)
+        )
+        with translated_errors(self.url, "count"), self.engine.connect() as conn:
+            counts = {(Status(status), bool(alive)): n for status, alive, n in conn.execute(query)}
+        return {
+            "landing": {
+                "claimed": counts.get((CLAIMED, True), 0),
+                "waiting": counts.get((CLAIMED, False), 0),
+            },
+            "trusted": {
+                "claimed": counts.get((RAW, True), 0),
+                "waiting": counts.get((RAW, False), 0),
+                "failed": counts.get((FAILED, False), 0) + counts.get((FAILED, True), 0),
+            },
+        }
 
     def count_by_status(self) -> dict[str, int]:
         query = select(ingests.c.status, func.count()).group_by(ingests.c.status)

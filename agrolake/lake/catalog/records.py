@@ -35,10 +35,11 @@ class Status(StrEnum):
     DUPLICATE = "duplicate"  # the same bytes were already in raw
     REPLAYED = "replayed"  # a rejected file put back in landing (a new ingest follows)
     TRUSTED = "trusted"  # its rows reached the trusted tables
+    FAILED = "failed"  # trusted gave it up after its attempts (reason kept; `agrolake retry`)
 
 
-#: Outcomes of landing: the landing object can be deleted once one is recorded.
-FINISHED = frozenset({Status.RAW, Status.INVALID, Status.DUPLICATE})
+#: Past landing: the landing object can be deleted once one of these is recorded.
+FINISHED = frozenset({Status.RAW, Status.INVALID, Status.DUPLICATE, Status.TRUSTED, Status.FAILED})
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class Ingest:
     created_at: datetime
     updated_at: datetime
     attempts: int = 0
+    failures: int = 0
     sha256: str | None = None
     dataset: str | None = None
     source: str | None = None

@@ -63,8 +63,10 @@ ingests = Table(
     Column("invalid_key", Text),
     Column("duplicate_of", String(40)),
     Column("claimed_by", String(200)),
-    Column("lease_until", UTCDateTime),
+    Column("lease_until", UTCDateTime, index=True),
     Column("attempts", Integer, nullable=False, default=0),
+    # Failed attempts at the current stage (0005): trusted gives up at the maximum.
+    Column("failures", Integer, nullable=False, default=0),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("landing_key", "landing_version", name="uq_ingests_landing_object"),

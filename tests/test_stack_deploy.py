@@ -1,0 +1,141 @@
+"""deploy/: the compose file is valid Compose (against the vendored JSON Schema, since no
+container engine runs here) and, like the systemd units, runs every service of
+`agrolake stack` with the same commands and settings."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from agrolake.stack.layout import DEFAULT_PORTS
+from agrolake.stack.programs import Network, Program, StackConfig, plan
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPLOY = ROOT / "deploy"
+SERVICE_HOSTS = ("postgres", "s3", "prefect", "mlflow", "receiver", "serve")
+BUCKETS = {z: f"{z}-zone" for z in ("landing", "raw", "trusted", "refined")} | {"mlflow": "mlflow"}
+
+
+def compose_file() -> dict[str, Any]:
+    loaded = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def schema() -> dict[str, Any]:
+    loaded = json.loads((DEPLOY / "compose-spec" / "compose-spec.json").read_text())
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def stack_plan(network: Network, home: str, data: str) -> list[Program]:
+    """The stack's plan with compose's (or the units') addresses and the secrets as the
+    `${NAME}` references the deploy files interpolate."""
+    password = "${POSTGRES_PASSWORD}"
+    database = f"postgres:{password}@{network.address('postgres')}"
+    config = StackConfig(
+        network=network,
+        home=Path(home),
+        data=Path(data),
+        workers=1,
+        s3_managed=True,
+        postgres_managed=True,
+        s3_endpoint_url=network.url("s3"),
+        s3_access_key_id="${AGROLAKE_S3_ACCESS_KEY_ID}",
+        s3_secret_access_key="${AGROLAKE_S3_SECRET_ACCESS_KEY}",
+        s3_region="us-east-1",
+        catalog_url=f"postgresql+psycopg://{database}/agrolake",
+        mlflow_backend_store_uri=f"postgresql+psycopg://{database}/mlflow",
+        prefect_database_url=f"postgresql+asyncpg://{database}/prefect",
+        webhook_token="${AGROLAKE_WEBHOOK_TOKEN}",
+        buckets=BUCKETS,
+    )
+    return plan(config)
+
+
+def compose_plan() -> list[Program]:
+    network = Network("0.0.0.0", "127.0.0.1", DEFAULT_PORTS, {h: h for h in SERVICE_HOSTS})
+    return stack_plan(network, "/var/lib/agrolake", "/data")
+
+
+def interpolated(value: str) -> str:
+    """``${NAME:?message}`` and ``${NAME:-default}`` read as ``${NAME}``."""
+    return re.sub(r"\$\{(\w+)(?::[?-][^}]*)?\}", r"${\1}", value)
+
+
+def test_the_compose_file_is_valid_against_the_compose_specification() -> None:
+    validator = jsonschema.Draft201909Validator(schema())
+    found = validator.iter_errors(compose_file())
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in found]
+    assert errors == []
+    # The schema does check: a misspelt key or a wrong type is refused.
+    broken = compose_file()
+    broken["services"]["worker"]["depends_onn"] = ["init"]
+    broken["services"]["serve"]["ports"] = "5001:5001"
+    assert len(list(validator.iter_errors(broken))) >= 2
+
+
+def test_compose_runs_every_service_of_the_stack_with_its_command_and_settings() -> None:
+    services = compose_file()["services"]
+    for program in compose_plan():
+        assert program.name in services, f"{program.name} is missing from deploy/compose.yaml"
+        service = services[program.name]
+        if program.name == "postgres":
+            # PostgreSQL's official image, with the contrib modules Prefect's schema needs.
+            assert service["image"] == "postgres:16"
+            continue
+        assert service["command"] == list(program.argv), program.name
+        environment = {k: interpolated(str(v)) for k, v in service["environment"].items()}
+        for name, value in program.env.items():
+            assert environment.get(name) == value, f"{program.name}: {name}"
+        if program.health == "http":
+            [*_, url] = service["healthcheck"]["test"]
+            assert url.endswith(f":{DEFAULT_PORTS[program.name]}{program.health_path}") or (
+                program.name == "s3"
+            )
+
+
+def test_compose_publishes_ports_on_this_host_only_unless_asked_and_keeps_secrets_out() -> None:
+    compose = compose_file()
+    for name, service in compose["services"].items():
+        for port in service.get("ports", []):
+            assert port.startswith("${AGROLAKE_PUBLISH_ADDRESS:-127.0.0.1}:"), (name, port)
+    text = (DEPLOY / "compose.yaml").read_text()
+    for secret in ("POSTGRES_PASSWORD", "AGROLAKE_S3_SECRET_ACCESS_KEY", "AGROLAKE_WEBHOOK_TOKEN"):
+        assert f"${{{secret}:?" in text  # from deploy/.env, never written in the file
+        assert secret in (DEPLOY / "compose.env.example").read_text()
+    assert set(compose["volumes"]) >= {"postgres-data", "s3-data", "prefect-data"}
+
+
+UNITS = {
+    "s3": "agrolake-s3.service",
+    "prefect": "agrolake-prefect.service",
+    "mlflow": "agrolake-mlflow.service",
+    "worker": "agrolake-worker@.service",
+    "receiver": "agrolake-receiver.service",
+    "bridge": "agrolake-bridge.service",
+    "serve": "agrolake-serve.service",
+}
+
+
+@pytest.mark.parametrize("program", [p for p in compose_plan() if p.name != "postgres"], ids=str)
+def test_each_systemd_unit_runs_the_stack_command(program: Program) -> None:
+    network = Network("127.0.0.1", "127.0.0.1", DEFAULT_PORTS)
+    [expected] = [
+        p for p in stack_plan(network, "/var/lib/agrolake", "/var/lib/agrolake/data")
+        if p.name == program.name
+    ]  # fmt: skip
+    unit = (DEPLOY / "systemd" / UNITS[program.name]).read_text()
+    [exec_start] = [line for line in unit.splitlines() if line.startswith("ExecStart=")]
+    argv = shlex.split(exec_start.removeprefix("ExecStart="))
+    assert argv[0] == f"/opt/agrolake/app/.venv/bin/{expected.argv[0]}"
+    assert argv[1:] == list(expected.argv[1:])
+    target = (DEPLOY / "systemd" / "agrolake.target").read_text()
+    assert UNITS[program.name].replace("@.", "@1.") in target

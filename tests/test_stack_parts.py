@@ -1,0 +1,149 @@
+"""The stack's parts without starting it: ports and secrets decided once and kept private,
+supervisord's configuration as supervisord itself reads it, the model server's waiting
+answer, and the command line's errors."""
+
+from __future__ import annotations
+
+import json
+import socket
+import stat
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from agrolake.errors import ConfigError
+from agrolake.lake.settings import Settings
+from agrolake.stack import layout as stack_layout
+from agrolake.stack.health import _http
+from agrolake.stack.layout import StackLayout, StackState, choose_ports, load_state, save_state
+from agrolake.stack.machine import stack_config
+from agrolake.stack.programs import plan
+from agrolake.stack.serve_champion import _waiting_handler, _WaitingServer
+from agrolake.stack.supervision import STACK_MARKER, render_config, write_config
+from tests.test_cli import cli
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_default_port_is_kept_when_free_and_replaced_when_taken(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    port = _free_port()
+    monkeypatch.setitem(stack_layout.DEFAULT_PORTS, "serve", port)
+    assert choose_ports("127.0.0.1", iter(["serve"])) == {"serve": port}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        assert choose_ports("127.0.0.1", iter(["serve"]))["serve"] != port
+
+
+def test_seaweedfs_ports_come_with_a_free_grpc_twin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """weed dials a component's port + 10000 for gRPC: a default whose twin is taken goes."""
+    port = next(p for p in iter(_free_port, None) if p + 10000 < 65536)
+    monkeypatch.setitem(stack_layout.DEFAULT_PORTS, "s3-filer", port)
+    with socket.socket() as twin:
+        twin.bind(("127.0.0.1", port + 10000))
+        chosen = choose_ports("127.0.0.1")
+    assert chosen["s3-filer"] != port
+    assert len(set(chosen.values())) == len(chosen), "every service a port of its own"
+
+
+def test_the_state_keeps_its_secrets_private_and_the_same(tmp_path: Path) -> None:
+    layout = StackLayout.under(tmp_path / "home")
+    layout.ensure()
+    state = StackState("127.0.0.1", 2, {"prefect": 4200}, s3_managed=True, postgres_managed=True)
+    save_state(layout, state)
+    assert stat.S_IMODE(layout.state_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(layout.root.stat().st_mode) == 0o700
+    again = load_state(layout)
+    assert again == state
+    assert len({state.s3_secret_access_key, state.postgres_password, state.webhook_token}) == 3
+    layout.state_file.write_text("{not json")
+    with pytest.raises(ConfigError, match=r"stack\.json is damaged"):
+        load_state(layout)
+
+
+def test_supervisord_reads_the_configuration_as_written(tmp_path: Path) -> None:
+    """supervisord's own parser: commands, per-process names, environments with % and
+    quotes survive, and each process carries the marker `down` looks for."""
+    from supervisor.options import ServerOptions
+
+    home = tmp_path / "home"
+    layout = StackLayout.under(home)
+    layout.ensure()
+    state = StackState(
+        "127.0.0.1", 3, choose_ports("127.0.0.1"), s3_managed=True, postgres_managed=True
+    )
+    state.webhook_token = 'to%ken"x'
+    config = stack_config(Settings(home=home), layout, state)
+    programs = plan(config)
+    write_config(layout, render_config(layout, programs, tmp_path))
+    assert stat.S_IMODE(layout.config_file.stat().st_mode) == 0o600
+    options = ServerOptions()
+    options.realize(args=["--configuration", str(layout.config_file)])
+    found = {p.name: p for g in options.process_group_configs for p in g.process_configs}
+    assert set(found) == {
+        "postgres", "s3", "prefect", "mlflow", "worker-1", "worker-2", "worker-3",
+        "receiver", "bridge", "serve",
+    }  # fmt: skip
+    assert found["receiver"].environment["AGROLAKE_WEBHOOK_TOKEN"] == 'to%ken"x'
+    assert found["worker-2"].environment[STACK_MARKER] == str(layout.root)
+    worker = "prefect worker start --type process --pool local-work"
+    assert found["worker-3"].command.endswith(worker)
+    assert found["worker-1"].stdout_logfile == str(layout.log("worker-1"))
+    assert found["postgres"].stopsignal == 2  # SIGINT: PostgreSQL's fast shutdown
+    assert found["s3"].environment["AWS_SECRET_ACCESS_KEY"] == state.s3_secret_access_key
+
+
+def test_the_waiting_model_server_answers_503_waiting_and_counts_as_working() -> None:
+    server = _WaitingServer(("127.0.0.1", 0), _waiting_handler("wine-quality@champion"))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        request = urllib.request.Request(url + "/invocations", data=b"{}", method="POST")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=5)
+        assert refused.value.code == 503
+        body = json.loads(refused.value.read())
+        assert body["error_code"] == "TEMPORARILY_UNAVAILABLE"
+        health = _http(url + "/health")
+        assert health.healthy and "wine-quality@champion" in health.detail
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_commands_without_a_stack_say_so_in_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("AGROLAKE_HOME", str(tmp_path / "home"))
+    code, out, err = cli(capsys, monkeypatch, "stack", "env")
+    assert code == 1 and out == ""
+    assert err.strip().startswith("error: no stack under") and len(err.strip().splitlines()) == 1
+    code, out, _ = cli(capsys, monkeypatch, "stack", "status", "--json")
+    assert code == 0 and json.loads(out) == {"services": [], "home": str(tmp_path / "home")}
+    code, _, err = cli(capsys, monkeypatch, "stack", "logs", "nowhere")
+    assert code == 1 and "run `agrolake stack up` first" in err
+    code, _, err = cli(capsys, monkeypatch, "stack", "up", "--workers", "0")
+    assert code == 1 and err == "error: --workers takes a number from 1 up, not 0\n"
+    code, _, err = cli(capsys, monkeypatch, "stack", "up", "--timeout", "0")
+    assert code == 1 and err.startswith("error: --timeout takes a number of seconds")
+    assert not (tmp_path / "home" / "stack" / "stack.json").exists(), "refused before deciding"
+
+
+def test_a_catalog_that_is_not_postgresql_is_refused_before_anything_starts(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("AGROLAKE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("AGROLAKE_CATALOG_URL", f"sqlite:///{tmp_path / 'c.db'}")
+    code, _, err = cli(capsys, monkeypatch, "stack", "up")
+    assert code == 1
+    assert "error: AGROLAKE_CATALOG_URL names a catalog that is not PostgreSQL" in err
+    assert not (tmp_path / "home" / "stack" / "supervisord.pid").exists()
