@@ -47,9 +47,7 @@ def build_lake(settings: Settings, folder: Path) -> Lake:
     lake.init()
     files = [
         *write_demo_set(folder / "demo"),
-        # Its rows all fail their checks: the quality report of such a file is being
-        # fixed on main (zones/trusted.py); bring it back once that is merged.
-        *[p for p in bad_value_files(folder / "bad") if not p.name.startswith("open-meteo")],
+        *bad_value_files(folder / "bad"),
         *html_files(folder / "html"),
     ]
     upload(lake, files)
