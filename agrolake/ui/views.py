@@ -110,23 +110,31 @@ def _known_model(lake: Lake, reference: str) -> str:
     return reference
 
 
-def lineage(lake: Lake, request: Request) -> Any:
-    """``agrolake lineage [KEY|--table|--model] --json``."""
+def _lineage(
+    lake: Lake,
+    request: Request,
+    of_table: Callable[[Lake, str, int | None], Any],
+    of_model: Callable[[Lake, str], Any],
+    of_file: Callable[[Lake, str], Any],
+) -> Any:
+    """The answer about the one subject the request names."""
     kind, value, version = _lineage_subject(request)
     if kind == "table":
-        return provenance.of_table(lake, value, version)
+        return of_table(lake, value, version)
     if kind == "model":
-        return provenance.of_model(lake, _known_model(lake, value))
-    return provenance.of_key(lake, value)
+        return of_model(lake, _known_model(lake, value))
+    return of_file(lake, value)
+
+
+def lineage(lake: Lake, request: Request) -> Any:
+    """``agrolake lineage [KEY|--table|--model] --json``."""
+    return _lineage(lake, request, provenance.of_table, provenance.of_model, provenance.of_key)
 
 
 def lineage_graph_view(lake: Lake, request: Request) -> dict[str, Any]:
-    kind, value, version = _lineage_subject(request)
-    if kind == "table":
-        return lineage_graph.of_table(lake, value, version)
-    if kind == "model":
-        return lineage_graph.of_model(lake, _known_model(lake, value))
-    return lineage_graph.of_file(lake, value)
+    return _lineage(  # type: ignore[no-any-return]
+        lake, request, lineage_graph.of_table, lineage_graph.of_model, lineage_graph.of_file
+    )
 
 
 def models(lake: Lake, request: Request) -> dict[str, Any]:
