@@ -265,8 +265,11 @@ def query(
         list[str] | None, typer.Option("--as-of", help="Time travel: TABLE=VERSION.")
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    vertical: Annotated[
+        bool, typer.Option("--vertical", help="One record per block (with --format table).")
+    ] = False,
 ) -> None:
-    """Query the trusted and refined tables with SQL (DuckDB)."""
+    """Query the trusted and refined tables with SQL (DuckDB); wide results fit the terminal."""
     import polars as pl
 
     from agrolake.answers.query import parse_as_of
@@ -283,10 +286,10 @@ def query(
     elif fmt == "json":
         sys.stdout.write(result.write_json() + "\n")
     else:
-        table = Table(*result.columns)
-        for row in result.iter_rows():
-            table.add_row(*("" if v is None else printable(str(v)) for v in row))
-        out.print(table)
+        from agrolake.ui.result_grid import result_lines
+
+        for line in result_lines(result, out.width, vertical=vertical):
+            out.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -518,6 +521,35 @@ def webhook(
         f"for new objects in {settings.bucket_landing}"
     )
     serve_webhook(settings, host, port)
+
+
+@app.command()
+def ui(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8790,
+) -> None:
+    """Browse the lake in a web page (read-only): zones, tables, quality, lineage, the twin."""
+    from agrolake.ui.launch import start_browser
+
+    start_browser(_lake(), host, port, err.print)
+
+
+@app.command()
+def quality(
+    ingest_id: Annotated[str | None, typer.Argument(help="An ingest id.")] = None,
+    table: Annotated[str | None, typer.Option("--table", help="A table's SQL name.")] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Quality reports of trusted writes: rows in, written, quarantined by check, nulls."""
+    from agrolake.answers.quality import quality_reports
+    from agrolake.ui.result_grid import quality_lines
+
+    data = quality_reports(_lake(), ingest_id, table)
+    if json_output:
+        _print_json(data)
+        return
+    for line in quality_lines(data):
+        out.print(line, highlight=False, markup=False)
 
 
 @app.command()

@@ -9,6 +9,7 @@ from prefect import flow, task
 
 from agrolake.lake import open_lake
 from agrolake.pipeline import run_all
+from etl.artifacts import publish_quality
 from etl.events import publish_table_versions
 from etl.hooks import NOTIFY, ZONE_TASK
 from etl.report import landing_progress, report, run_main, stop_if_interrupted
@@ -21,6 +22,7 @@ def run_every_zone() -> dict[str, object]:
             lake, on_listed=progress.on_listed, on_outcome=progress.on_outcome,
             on_progress=progress.on_progress,
         )  # fmt: skip
+        publish_quality(lake, summary.trusted.ingests)
     for line in summary.lines():
         report(line)
     publish_table_versions(summary.trusted.writes + summary.refined.writes)

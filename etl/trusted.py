@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from prefect import flow, task
 
+from etl.artifacts import publish_quality
 from etl.events import publish_table_versions
 from etl.hooks import NOTIFY, ZONE_TASK
 from etl.report import progress, report, run_main, stop_if_interrupted
@@ -19,6 +20,7 @@ def trust_raw_ingests() -> dict[str, int]:
 
     with open_lake() as lake, progress("trusted") as on_progress:
         summary = process_trusted(lake, on_progress=on_progress)
+        publish_quality(lake, summary.ingests)
     report(summary.line())
     publish_table_versions(summary.writes)
     stop_if_interrupted(summary.stopped)
