@@ -268,6 +268,13 @@ def query(
     vertical: Annotated[
         bool, typer.Option("--vertical", help="One record per block (with --format table).")
     ] = False,
+    raw: Annotated[
+        bool,
+        typer.Option(
+            "--raw",
+            help="With --format csv: text as stored, even cells a spreadsheet runs as formulas.",
+        ),
+    ] = False,
 ) -> None:
     """Query the trusted and refined tables with SQL (DuckDB); wide results fit the terminal."""
     import polars as pl
@@ -282,7 +289,9 @@ def query(
     result = pl.from_arrow(run_query(lake, sql, parse_as_of(lake, as_of or [])))
     assert isinstance(result, pl.DataFrame)
     if fmt == "csv":
-        sys.stdout.write(result.write_csv())
+        from agrolake.answers.spreadsheet_cells import safe_frame
+
+        sys.stdout.write((result if raw else safe_frame(result)).write_csv())
     elif fmt == "json":
         sys.stdout.write(result.write_json() + "\n")
     else:

@@ -117,6 +117,13 @@ def test_cli_query_json_and_lineage_json(
     assert rows[0]["last_treatment_date"][4] == "-"
     csv = cli("query", "--format", "csv", "SELECT 1 AS a, 'x' AS b")
     assert csv.splitlines() == ["a,b", "1,x"]
+    formulas = "SELECT '=HYPERLINK(\"http://x\")' AS \"=c\", '-4' AS n, -2 AS m, '@x' AS at"
+    assert cli("query", "--format", "csv", formulas).splitlines() == [
+        "'=c,n,m,at",
+        '"\'=HYPERLINK(""http://x"")",-4,-2,\'@x',
+    ]
+    raw = cli("query", "--format", "csv", "--raw", formulas).splitlines()
+    assert raw[1] == '"=HYPERLINK(""http://x"")",-4,-2,@x'
     lineage = json.loads(cli("lineage", "--table", "trusted.erp_parcels", "--json"))
     assert lineage["table"] == "trusted.erp_parcels" and lineage["ingests"]
     status = json.loads(cli("status", "--json"))

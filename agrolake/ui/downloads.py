@@ -6,24 +6,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from datetime import date
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-#: A cell starting with one of these is a formula to Excel, LibreOffice and Sheets.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-PLAIN_NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
-
-
-def safe_cell(text: str) -> str:
-    """A text cell a spreadsheet shows as text: a leading formula character gets a
-    quote (OWASP's CSV injection advice); plain signed numbers stay numbers."""
-    if text.startswith(FORMULA_START) and not PLAIN_NUMBER.match(text):
-        return "'" + text
-    return text
+from agrolake.answers.spreadsheet_cells import safe_cell
 
 
 def csv_text(value: Any) -> str:
