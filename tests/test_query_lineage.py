@@ -130,6 +130,8 @@ def test_cli_query_json_and_lineage_json(
     # Version 0 is the empty table's creation; the first file's rows are version 1.
     assert status["trusted"]["trusted.erp_parcels"] == {"version": 1, "rows": 40, "quarantined": 0}
     assert "refined.digital_twin_enclosures" in status["refined"]
+    # weather_daily is written by two datasets' declarations: neither makes it due.
+    assert not [t for t, facts in status["trusted"].items() if "rebuild_due" in facts]
 
 
 def test_cli_rebuild_all_and_lineage_text(
