@@ -137,7 +137,10 @@ def run(json_output: JsonFlag = False) -> None:
 
     lake = _lake()
     with landing_bar(enabled=not json_output) as landing:
-        summary = run_all(lake, on_listed=landing.on_listed, on_outcome=landing.on_outcome)
+        summary = run_all(
+            lake, on_listed=landing.on_listed, on_outcome=landing.on_outcome,
+            on_progress=landing.on_progress,
+        )  # fmt: skip
     _publish_table_events(lake, summary)
     if json_output:
         _print_json(
@@ -248,7 +251,10 @@ def rebuild(
 
     if bool(tables) == all_:
         raise UsageError("give the tables to rebuild, or --all")
-    for write in rebuild_tables(_lake(), None if all_ else list(tables or [])):
+    lake = _lake()
+    with progress_bar("rebuilding") as on_progress:
+        writes = rebuild_tables(lake, None if all_ else list(tables or []), on_progress)
+    for write in writes:
         out.print(f"rebuilt {write.table} v{write.version} ({write.rows} rows)", highlight=False)
 
 
@@ -259,8 +265,18 @@ def query(
         list[str] | None, typer.Option("--as-of", help="Time travel: TABLE=VERSION.")
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    vertical: Annotated[
+        bool, typer.Option("--vertical", help="One record per block (with --format table).")
+    ] = False,
+    raw: Annotated[
+        bool,
+        typer.Option(
+            "--raw",
+            help="With --format csv: text as stored, even cells a spreadsheet runs as formulas.",
+        ),
+    ] = False,
 ) -> None:
-    """Query the trusted and refined tables with SQL (DuckDB)."""
+    """Query the trusted and refined tables with SQL (DuckDB); wide results fit the terminal."""
     import polars as pl
 
     from agrolake.answers.query import parse_as_of
@@ -273,14 +289,16 @@ def query(
     result = pl.from_arrow(run_query(lake, sql, parse_as_of(lake, as_of or [])))
     assert isinstance(result, pl.DataFrame)
     if fmt == "csv":
-        sys.stdout.write(result.write_csv())
+        from agrolake.answers.spreadsheet_cells import safe_frame
+
+        sys.stdout.write((result if raw else safe_frame(result)).write_csv())
     elif fmt == "json":
         sys.stdout.write(result.write_json() + "\n")
     else:
-        table = Table(*result.columns)
-        for row in result.iter_rows():
-            table.add_row(*("" if v is None else printable(str(v)) for v in row))
-        out.print(table)
+        from agrolake.ui.result_grid import result_lines
+
+        for line in result_lines(result, out.width, vertical=vertical):
+            out.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -512,6 +530,35 @@ def webhook(
         f"for new objects in {settings.bucket_landing}"
     )
     serve_webhook(settings, host, port)
+
+
+@app.command()
+def ui(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8790,
+) -> None:
+    """Browse the lake in a web page (read-only): zones, tables, quality, lineage, the twin."""
+    from agrolake.ui.launch import start_browser
+
+    start_browser(_lake(), host, port, err.print)
+
+
+@app.command()
+def quality(
+    ingest_id: Annotated[str | None, typer.Argument(help="An ingest id.")] = None,
+    table: Annotated[str | None, typer.Option("--table", help="A table's SQL name.")] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Quality reports of trusted writes: rows in, written, quarantined by check, nulls."""
+    from agrolake.answers.quality import quality_reports
+    from agrolake.ui.result_grid import quality_lines
+
+    data = quality_reports(_lake(), ingest_id, table)
+    if json_output:
+        _print_json(data)
+        return
+    for line in quality_lines(data):
+        out.print(line, highlight=False, markup=False)
 
 
 @app.command()

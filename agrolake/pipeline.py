@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 from agrolake.datasets.registry import load_registry
 from agrolake.lake import Lake
-from agrolake.lake.tables import QUARANTINE, parse_table
+from agrolake.lake.progress import ProgressCallback, no_progress
+from agrolake.lake.tables import QUARANTINE, TableRef, parse_table
 from agrolake.maintenance import MaintenanceReport, maintain_due
 from agrolake.ml.retrain import retrain_if_needed
 from agrolake.ml.training import TrainingResult
@@ -42,6 +43,7 @@ def run_all(
     *,
     on_listed: Callable[[int], None] | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
+    on_progress: ProgressCallback = no_progress,
 ) -> RunSummary:
     """Process everything pending: new files to raw, raw ingests to trusted, the
     refined tables whose inputs changed, then (embedded profile) retrain the model
@@ -50,17 +52,19 @@ def run_all(
     if landing.stopped:  # the store or the catalog is out: nothing further can work
         return RunSummary(landing, TrustedSummary(), RefinedSummary())
     registry = load_registry(lake.settings)
-    trusted = process_trusted(lake, registry=registry)
+    trusted = process_trusted(lake, registry=registry, on_progress=on_progress)
     problems = [p.line() for p in registry.problems]
     if trusted.stopped:
         return RunSummary(landing, trusted, RefinedSummary(), problems=problems)
-    refined = process_refined(lake, registry=registry)
+    refined = process_refined(lake, registry=registry, on_progress=on_progress)
     maintained = maintain_due(lake) if trusted.writes or refined.writes else None
     training = retrain_if_needed(lake) if lake.settings.retrain_on_run else None
     return RunSummary(landing, trusted, refined, training, problems, maintained)
 
 
-def rebuild(lake: Lake, names: list[str] | None = None) -> list[TableWrite]:
+def rebuild(
+    lake: Lake, names: list[str] | None = None, on_progress: ProgressCallback = no_progress
+) -> list[TableWrite]:
     """Rebuild tables from raw (trusted) or from trusted (refined); ``None``: all of them.
 
     Rebuilding a trusted table also rebuilds the refined tables that read it. The
@@ -69,12 +73,21 @@ def rebuild(lake: Lake, names: list[str] | None = None) -> list[TableWrite]:
     registry = load_registry(lake.settings)
     known = [r for r in registry.table_refs() if r != QUARANTINE]
     chosen = known if names is None else [parse_table(n, known) for n in names]
-    writes = [rebuild_trusted(lake, r.id, registry) for r in chosen if r.zone == "trusted"]
-    rebuilt = {r for r in chosen if r.zone == "trusted"}
-    for table in registry.refined:
-        ref = next(r for r in registry.refined_refs() if r.id == table.name)
-        if ref in chosen or rebuilt & set(inputs_of(registry, table)):
-            versions = ready(lake, registry, table)
-            if versions is not None:
-                writes.append(build(lake, registry, table, versions))
+    trusted = [r for r in chosen if r.zone == "trusted"]
+    refined = [
+        t
+        for t in registry.refined
+        if TableRef("refined", t.name) in chosen or set(trusted) & set(inputs_of(registry, t))
+    ]
+    total = len(trusted) + len(refined)
+    writes: list[TableWrite] = []
+    for ref in trusted:
+        on_progress(f"rebuilding {ref.sql_name}", len(writes), total)
+        writes.append(rebuild_trusted(lake, ref.id, registry))
+    for done, table in enumerate(refined, start=len(trusted)):
+        on_progress(f"rebuilding refined.{table.name.replace('.', '_', 1)}", done, total)
+        versions = ready(lake, registry, table)
+        if versions is not None:
+            writes.append(build(lake, registry, table, versions))
+    on_progress("rebuilt", total, total)
     return writes

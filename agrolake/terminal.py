@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from agrolake.lake.naming import printable
-from agrolake.lake.progress import ProgressCallback
+from agrolake.lake.progress import ProgressCallback, no_progress
 
 # No markup: messages carry file names and reasons, printed as they are.
 err = Console(stderr=True, soft_wrap=True, markup=False)
@@ -71,18 +71,27 @@ class LandingHooks:
 
     on_listed: Callable[[int], None]
     on_outcome: Callable[[Any], None]
+    # The zones after landing (trusted, refined) on a second line of the same display:
+    # Rich draws one live display at a time.
+    on_progress: ProgressCallback = no_progress
 
 
 @contextmanager
 def landing_bar(*, enabled: bool = True, console: Console | None = None) -> Iterator[LandingHooks]:
     with _bar(enabled, console) as bar:
         task = bar.add_task("landing", total=None)
+        zones: list[Any] = []
 
         def listed(waiting: int) -> None:
             done = int(bar.tasks[0].completed)
             bar.update(task, total=done + waiting)
 
-        yield LandingHooks(on_listed=listed, on_outcome=lambda _: bar.advance(task))
+        def progressed(step: str, done: int, total: int | None) -> None:
+            if not zones:
+                zones.append(bar.add_task(step, total=total))
+            bar.update(zones[0], description=step, total=total, completed=done)
+
+        yield LandingHooks(listed, lambda _: bar.advance(task), progressed)
 
 
 def warn(message: str) -> None:

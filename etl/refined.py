@@ -9,7 +9,7 @@ from prefect import flow, task
 
 from etl.events import publish_table_versions
 from etl.hooks import NOTIFY, ZONE_TASK
-from etl.report import report, run_main
+from etl.report import progress, report, run_main
 
 
 @task(name="refine-changed-tables", **ZONE_TASK)
@@ -17,8 +17,8 @@ def refine_changed_tables(force: bool = False) -> dict[str, int]:
     from agrolake.lake import open_lake  # in the task: see etl/landing.py
     from agrolake.zones.refined import process_refined
 
-    with open_lake() as lake:
-        summary = process_refined(lake, force=force)
+    with open_lake() as lake, progress("refined") as on_progress:
+        summary = process_refined(lake, force=force, on_progress=on_progress)
     report(summary.line())
     publish_table_versions(summary.writes)
     return {w.table: w.version for w in summary.writes}

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from prefect import flow, task
 
+from etl.artifacts import publish_quality
 from etl.events import publish_table_versions
 from etl.hooks import NOTIFY, ZONE_TASK
-from etl.report import report, run_main, stop_if_interrupted
+from etl.report import progress, report, run_main, stop_if_interrupted
 
 
 @task(name="trust-raw-ingests", **ZONE_TASK)
@@ -17,8 +18,9 @@ def trust_raw_ingests() -> dict[str, int]:
     from agrolake.lake import open_lake  # in the task: see etl/landing.py
     from agrolake.zones.trusted import process_trusted
 
-    with open_lake() as lake:
-        summary = process_trusted(lake)
+    with open_lake() as lake, progress("trusted") as on_progress:
+        summary = process_trusted(lake, on_progress=on_progress)
+        publish_quality(lake, summary.ingests)
     report(summary.line())
     publish_table_versions(summary.writes)
     stop_if_interrupted(summary.stopped)

@@ -1,7 +1,8 @@
 """The project's two set-up commands, on a machine that has only python3.
 
     python3 scripts/dev.py demo    # install, then run `agrolake demo`
-    python3 scripts/dev.py test    # install, then lint and run the whole test suite
+    python3 scripts/dev.py test    # install (and chromium, for the browser tests), then lint
+                                   # and run the whole test suite
     python3 scripts/dev.py check   # install, then only the lint steps (ruff, imports, mypy)
 
 It bootstraps uv (pinned) into .tools/ unless uv is on PATH, then installs the
@@ -40,6 +41,20 @@ def run(*args: str) -> int:
     return subprocess.run(args, cwd=ROOT, check=False).returncode
 
 
+def ensure_chromium() -> None:
+    """The browser tests drive Debian's chromium (Playwright's own browser download
+    cannot work offline): install it when missing and apt is there."""
+    if shutil.which("chromium") or shutil.which("chromium-browser") or not shutil.which("apt-get"):
+        return
+    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    print("+ apt-get install chromium (for the browser tests)", flush=True)
+    for step in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "chromium"]):
+        if subprocess.run([*sudo, *step], env=env, check=False).returncode != 0:
+            print("could not install chromium: the browser tests will fail", flush=True)
+            return
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in ("demo", "test", "check"):
         print(__doc__)
@@ -64,6 +79,7 @@ def main(argv: list[str]) -> int:
             return 1
     if command == "check":
         return 0
+    ensure_chromium()
     code = run(tool, "run", "--no-sync", "pytest", *rest)
     if code == PYTEST_NO_TESTS:
         print("pytest collected no tests: that is a failure here", flush=True)

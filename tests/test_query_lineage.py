@@ -117,12 +117,21 @@ def test_cli_query_json_and_lineage_json(
     assert rows[0]["last_treatment_date"][4] == "-"
     csv = cli("query", "--format", "csv", "SELECT 1 AS a, 'x' AS b")
     assert csv.splitlines() == ["a,b", "1,x"]
+    formulas = "SELECT '=HYPERLINK(\"http://x\")' AS \"=c\", '-4' AS n, -2 AS m, '@x' AS at"
+    assert cli("query", "--format", "csv", formulas).splitlines() == [
+        "'=c,n,m,at",
+        '"\'=HYPERLINK(""http://x"")",-4,-2,\'@x',
+    ]
+    raw = cli("query", "--format", "csv", "--raw", formulas).splitlines()
+    assert raw[1] == '"=HYPERLINK(""http://x"")",-4,-2,@x'
     lineage = json.loads(cli("lineage", "--table", "trusted.erp_parcels", "--json"))
     assert lineage["table"] == "trusted.erp_parcels" and lineage["ingests"]
     status = json.loads(cli("status", "--json"))
     # Version 0 is the empty table's creation; the first file's rows are version 1.
     assert status["trusted"]["trusted.erp_parcels"] == {"version": 1, "rows": 40, "quarantined": 0}
     assert "refined.digital_twin_enclosures" in status["refined"]
+    # weather_daily is written by two datasets' declarations: neither makes it due.
+    assert not [t for t, facts in status["trusted"].items() if "rebuild_due" in facts]
 
 
 def test_cli_rebuild_all_and_lineage_text(

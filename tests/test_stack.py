@@ -249,7 +249,7 @@ def _alive(pid: int) -> bool:
 
 def _served(url: str) -> dict[str, Any] | None:
     try:
-        found = get_json(url + "/health")
+        found = get_json(url + "/model")
     except (urllib.error.URLError, OSError):
         return None
     return found if found.get("status") == "ok" else None

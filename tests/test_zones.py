@@ -438,3 +438,21 @@ def test_an_ingest_that_cannot_be_written_does_not_hold_back_its_batch(
     assert set(frame(local_lake, ACTIVITIES)["_ingest_id"]) == set(summary.ingests)
     [waiting] = local_lake.catalog.find(status=RAW)
     assert waiting.ingest_id == bad.ingest_id and waiting.reason == "the store hiccuped"
+
+
+def test_trusted_refined_and_rebuild_report_their_progress(
+    local_lake: Lake, tmp_path: Path
+) -> None:
+    for i in range(2):
+        data = write_activities(tmp_path / f"a{i}.csv", rows=5, seed=70 + i).read_bytes()
+        land(local_lake, f"actividades_{i}.csv", data)
+    calls: list[tuple[str, int, int | None]] = []
+    run_all(local_lake, on_progress=lambda step, done, total: calls.append((step, done, total)))
+    trusted = [c for c in calls if c[0] == "trusted"]
+    assert trusted[-1] == ("trusted", 2, 2)
+    assert calls[-1] == ("refined", 4, 4), "every refined table of the registry, then done"
+
+    rebuilt: list[tuple[str, int, int | None]] = []
+    rebuild(local_lake, ["trusted.erp_activities"], lambda *call: rebuilt.append(call))
+    assert rebuilt[0] == ("rebuilding trusted.erp_activities", 0, 3)
+    assert rebuilt[-1] == ("rebuilt", 3, 3), "the table and the two refined tables reading it"

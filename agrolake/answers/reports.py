@@ -48,10 +48,11 @@ def tables(lake: Lake, registry: Registry) -> dict[str, dict[str, dict[str, Any]
     an orphaned table also says ``"orphaned": true``, and one whose declaration
     changed since its last write ``"rebuild_due": true`` (both absent otherwise)."""
     quarantined = _quarantined_by_table(lake)
+    # A table fed by several datasets (weather.daily) is written with the declaration
+    # of whichever wrote last: any of its feeders' current ones is up to date.
     fingerprints = {
-        ref.sql_name: table.fingerprint
+        ref.sql_name: {table.fingerprint for _, table in registry.feeds(ref.sql_name)}
         for ref in registry.trusted_refs()
-        for _, table in registry.feeds(ref.sql_name)[:1]
     }
     orphans = orphaned_tables(lake, registry)
     found: dict[str, dict[str, dict[str, Any]]] = {"trusted": {}, "refined": {}}
@@ -70,7 +71,7 @@ def tables(lake: Lake, registry: Registry) -> dict[str, dict[str, dict[str, Any]
             facts["orphaned"] = True
         latest = lake.catalog.lineage.latest(ref.sql_name)
         written_with = latest.declaration if latest is not None else None
-        if written_with and written_with != fingerprints.get(ref.sql_name, written_with):
+        if written_with and written_with not in fingerprints.get(ref.sql_name, {written_with}):
             facts["rebuild_due"] = True
         found[ref.zone][ref.sql_name] = facts
     return found

@@ -280,6 +280,12 @@ class Settings(BaseSettings):
         description="Last day (MM-DD) of the growing season. Before season_start: the season "
         "starts in the year before the harvest.",
     )
+    ui_token: SecretStr | None = Field(
+        None,
+        description="Token of the lake browser (`agrolake ui`): required to listen on an "
+        "address other than loopback; when set, every request must bring it as "
+        "'Authorization: Bearer <token>' or log in once with the form (an HttpOnly cookie).",
+    )
     io_threads: int = Field(
         8,
         ge=1,

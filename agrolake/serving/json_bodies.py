@@ -236,9 +236,12 @@ def _instances(records: list[dict[str, Any]], features: Sequence[str], strict: b
     cast = {n: _cells(c, n, strict, where) for n, c in gathered.items() if n in wanted}
     if len({len(column) for column in cast.values()}) > 1:
         raise bad(f"{where}: the records do not all name the same columns")
-    if len({len(column) for column in gathered.values()}) > 1:
+    lengths = {len(column) for column in gathered.values()}
+    if len(lengths) > 1:
         raise invalid(f"{where}: some columns are in some records only")
-    return finish(list(gathered), cast, len(records), features, strict=strict, where=where)
+    # MLflow gathers the records' values column by column: an empty record adds no row.
+    rows = lengths.pop() if lengths else len(records)
+    return finish(list(gathered), cast, rows, features, strict=strict, where=where)
 
 
 def _inputs_records(records: list[dict[str, Any]], features: Sequence[str], strict: bool) -> Matrix:

@@ -19,6 +19,7 @@ from agrolake.datasets.model import CleanOptions, RefinedTable
 from agrolake.datasets.raw_contract import raw_columns
 from agrolake.datasets.registry import Registry, load_registry
 from agrolake.lake import Lake
+from agrolake.lake.progress import ProgressCallback, no_progress
 from agrolake.lake.tables import TableRef, parse_table
 from agrolake.transforms.row_errors import valid_rows
 from agrolake.zones.trusted import TableWrite
@@ -46,13 +47,18 @@ def inputs_of(registry: Registry, table: RefinedTable) -> list[TableRef]:
 
 
 def process_refined(
-    lake: Lake, *, force: bool = False, registry: Registry | None = None
+    lake: Lake,
+    *,
+    force: bool = False,
+    registry: Registry | None = None,
+    on_progress: ProgressCallback = no_progress,
 ) -> RefinedSummary:
     """Rebuild each refined table whose inputs have new versions (all with ``force``)."""
     started = time.perf_counter()
     registry = registry or load_registry(lake.settings)
     summary = RefinedSummary()
-    for table in registry.refined:
+    for done, table in enumerate(registry.refined):
+        on_progress(f"refined {table.name}", done, len(registry.refined))
         if (versions := ready(lake, registry, table)) is None:
             continue
         read = {ref.sql_name: v for ref, v in versions.items() if v is not None}
@@ -60,6 +66,7 @@ def process_refined(
         if not force and latest is not None and latest.inputs == read:
             continue
         summary.writes.append(build(lake, registry, table, versions))
+    on_progress("refined", len(registry.refined), len(registry.refined))
     summary.seconds = time.perf_counter() - started
     return summary
 

@@ -24,6 +24,7 @@ from agrolake.lake import Lake
 from agrolake.lake.catalog import FAILED, RAW, TRUSTED, Ingest, ReadOptions
 from agrolake.lake.catalog.heartbeat import Heartbeat
 from agrolake.lake.overlap import overlapped
+from agrolake.lake.progress import ProgressCallback, no_progress
 from agrolake.lake.spool import spool as spool_folder
 from agrolake.lake.tables import QUARANTINE, TableRef, where_equal, where_in
 from agrolake.readers import read_frame
@@ -71,9 +72,16 @@ class TrustedSummary:
 
 
 def process_trusted(
-    lake: Lake, ingest_ids: list[str] | None = None, *, registry: Registry | None = None
+    lake: Lake,
+    ingest_ids: list[str] | None = None,
+    *,
+    registry: Registry | None = None,
+    on_progress: ProgressCallback = no_progress,
 ) -> TrustedSummary:
-    """Take every raw ingest not yet in trusted (or the given ones) into the trusted tables."""
+    """Take every raw ingest not yet in trusted (or the given ones) into the trusted tables.
+
+    ``on_progress("trusted", done, total)`` counts ingests (total: those waiting at
+    the start; more may come, as the total then grows)."""
     started = time.perf_counter()
     summary = TrustedSummary()
     lease = timedelta(seconds=lake.settings.lease_seconds)
@@ -84,6 +92,10 @@ def process_trusted(
     heartbeat = Heartbeat(lake.catalog, lake.worker, lease)
     try:
         lake.catalog.expire_gone_workers()
+        total = (
+            lake.catalog.count_by_status().get(RAW, 0) if ingest_ids is None else len(ingest_ids)
+        )
+        done = 0
         with spool_folder("trusted") as spool, heartbeat.running():
             # Oldest first, so "the latest ingest wins" holds on business keys; small
             # ingests of one dataset go together, one commit per table for the batch
@@ -107,6 +119,9 @@ def process_trusted(
                     raise
                 finally:
                     heartbeat.release(i.ingest_id for i in batch)
+                done += len(batch)
+                total = max(total, done)
+                on_progress("trusted", done, total)
         summary.waiting = lake.catalog.claimed_by_others(lake.worker, RAW)
     except AgrolakeError as exc:
         if not exc.transient:

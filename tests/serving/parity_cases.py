@@ -114,6 +114,9 @@ def cases() -> list[Case]:
         JSON,
         {"instances": [{f: [v, v] for f, v in one.items()}]},
     )
+    records = [dict(zip(F, r, strict=True)) for r in rows[:2]]
+    add("instances with an empty record", JSON, {"instances": [*records, {}]})
+    add("instances with an empty record first", JSON, {"instances": [{}, *records]})
     # test_scoring_server_successfully_evaluates_correct_tf_serving_keras_inputs
     add(
         "inputs of tensors",
