@@ -1,9 +1,10 @@
 """A table after many single-file ingests, before and after ``agrolake maintain``, against
 the same rows written once.
 
-``--ingests`` activities files (20 rows each, on one farm's enclosures, so later files
-update earlier keys) reach ``trusted.erp_activities`` (MERGE on its key, partitioned by
-year) one file per run: landing and trusted for each file, ``--ingests`` commits. A
+``--ingests`` activities files (20 rows each, each file on enclosures of its own, as
+daily exports of new work) reach ``trusted.erp_activities`` (MERGE on its key,
+partitioned by year) one file per run: landing and trusted for each file, ``--ingests``
+commits, each adding its files. A
 second lake takes the same files in one run (one batch, one MERGE): the table written
 once. On each, in a fresh child process: ``SELECT count(*)`` and a filtered query (one
 month) through ``agrolake query``'s engine (DuckDB over the table's Arrow dataset), and
@@ -51,7 +52,7 @@ def _lake() -> Any:
 def _file(folder: Path, i: int) -> bytes:
     from agrolake.samples import write_activities
 
-    path = write_activities(folder / f"a{i}.csv", rows=20, seed=i, _parcel_seed=1)
+    path = write_activities(folder / f"a{i}.csv", rows=20, seed=i)
     return path.read_bytes()
 
 

@@ -146,6 +146,5 @@ def maintain_due(lake: Lake) -> MaintenanceReport | None:
         return None
     written = lake.catalog.upkeep.latest_written()
     done = lake.catalog.upkeep.maintained()
-    known = {ref.sql_name for ref in lake_tables(lake)}
-    due = [t for t, v in sorted(written.items()) if v - done.get(t, 0) >= every and t in known]
+    due = [t for t, v in sorted(written.items()) if v - done.get(t, 0) >= every]
     return maintain(lake, due) if due else None
