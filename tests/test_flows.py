@@ -52,8 +52,10 @@ def test_python_m_etl_modules_move_files_through_the_zones(tmp_path: Path) -> No
     assert lake.catalog.count_by_status() == {"raw": 1, "invalid": 1}
 
     for module, expected, flags in (
+        ("etl.landing", "landing: 0 files → nothing (0.0 MB in 0.0 s)", []),  # no flow run
         ("etl.trusted", "trusted: 1 ingests → 20 rows in 1 tables", []),
         ("etl.refined", "refined: refined.ml_wine_quality v1 (20 rows)", ["-v"]),
+        ("etl.maintain", "maintain: ", []),
     ):
         done = subprocess.run(
             [sys.executable, "-m", module, *flags],
@@ -63,6 +65,7 @@ def test_python_m_etl_modules_move_files_through_the_zones(tmp_path: Path) -> No
         assert expected in done.stdout
         # -v brings Prefect's own logs back.
         assert ("| INFO" in done.stderr + done.stdout) == bool(flags)
+    assert lake.catalog.upkeep.maintained(), "etl.maintain recorded its maintenance"
 
 
 def test_every_flow_module_ends_in_run_main() -> None:
