@@ -48,6 +48,7 @@ from typing import IO
 from urllib.parse import urlparse
 
 from agrolake.errors import AgrolakeError
+from agrolake.lake.private_files import private_file
 
 __all__ = [
     "MLFLOW_APP",
@@ -274,15 +275,16 @@ def migrate_command(
     return [sys.executable, "-c", _MIGRATE_CODE], env
 
 
-def _ensure_sqlite_folder(uri: str) -> None:
-    """SQLite creates a missing file but not a missing folder: create it."""
+def _ensure_sqlite_file(uri: str) -> None:
+    """SQLite creates a missing file but not a missing folder: create both, the file 0600
+    and new folders 0700 (runs and models are the owner's)."""
     if not uri.startswith("sqlite:"):
         return
     from sqlalchemy.engine import make_url
 
     database = make_url(uri).database
     if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        private_file(Path(database).expanduser())
 
 
 def migrate_backend_store(
@@ -298,7 +300,7 @@ def migrate_backend_store(
     ``output`` (stdout and stderr), by default to this process's stdout/stderr. Raises
     :class:`TrackingStoreMigrationError` if it fails.
     """
-    _ensure_sqlite_folder(config.backend_store_uri)
+    _ensure_sqlite_file(config.backend_store_uri)
     argv, env = migrate_command(config, base_env=base_env)
     try:
         result = subprocess.run(

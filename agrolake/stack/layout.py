@@ -12,7 +12,6 @@ import contextlib
 import dataclasses
 import hashlib
 import json
-import os
 import secrets
 import socket
 import tempfile
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from agrolake.errors import ConfigError
+from agrolake.lake.private_files import private_folder, write_private
 
 #: Services' default ports, used when free at the first ``up`` (each SeaweedFS component
 #: also takes its port + 10000 for gRPC). A taken one is replaced by a free random port.
@@ -90,8 +90,8 @@ class StackLayout:
 
     def ensure(self) -> None:
         for folder in (self.root, self.logs, self.root / "data"):
-            folder.mkdir(parents=True, exist_ok=True)
-        self.root.chmod(0o700)
+            private_folder(folder)
+        self.root.chmod(0o700)  # one made by an earlier version may be wider
 
 
 @dataclass
@@ -141,15 +141,6 @@ def load_state(layout: StackLayout) -> StackState | None:
             f"{layout.state_file} is damaged ({exc}); `agrolake stack down`, then move it "
             "away to start a new stack (its data stays under stack/data)"
         ) from exc
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` readable by its owner only (0600), atomically."""
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.replace(temporary, path)
 
 
 def save_state(layout: StackLayout, state: StackState) -> None:
