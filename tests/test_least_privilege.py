@@ -212,7 +212,7 @@ def test_an_uploader_key_limited_to_landing(
         lake.store.put("raw", "x.csv", b"1")
     with pytest.raises(StorageRefused, match="access denied"):
         lake.store.put("trusted", "x", b"1")
-    with pytest.raises(StorageRefused, match="may not create buckets|access denied"):
+    with pytest.raises(StorageRefused, match="needs a key that may create buckets"):
         lake.store.ensure_buckets(("another-bucket",))
 
     client = seaweedfs.s3_client(uploader)
