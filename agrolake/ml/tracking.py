@@ -32,6 +32,9 @@ def client(settings: Settings) -> MlflowClient:
         logging.getLogger("alembic").setLevel(logging.WARNING)
     if settings.embedded_tracking:
         _create_embedded_store(settings)
+    elif settings.mlflow_token is not None:
+        # MLflow's REST client sends this variable as 'Authorization: Bearer'.
+        os.environ.setdefault("MLFLOW_TRACKING_TOKEN", settings.mlflow_token.get_secret_value())
     mlflow.set_tracking_uri(settings.tracking_uri)
     mlflow.set_registry_uri(settings.tracking_uri)
     return MlflowClient(settings.tracking_uri, settings.tracking_uri)
@@ -80,4 +83,5 @@ def server_config(settings: Settings, host: str, port: int) -> TrackingServerCon
         f"s3://{settings.bucket_mlflow}/" if settings.uses_s3 else str(settings.artifacts_folder)
     )
     s3_env = settings.s3.to_mlflow_env() if destination.startswith("s3://") else {}
-    return TrackingServerConfig(backend, destination, host, port, s3_env)
+    token = settings.mlflow_token.get_secret_value() if settings.mlflow_token else None
+    return TrackingServerConfig(backend, destination, host, port, s3_env, token)

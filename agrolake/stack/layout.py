@@ -111,6 +111,8 @@ class StackState:
     s3_secret_access_key: str = field(default_factory=lambda: secrets.token_hex(20))
     postgres_password: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     webhook_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    mlflow_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    serve_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
 
     @property
     def connect_host(self) -> str:
@@ -129,18 +131,26 @@ class StackState:
 
 
 def load_state(layout: StackLayout) -> StackState | None:
-    """The stack's saved state, or None before the first ``up``."""
+    """The stack's saved state, or None before the first ``up``.
+
+    A secret an earlier version did not generate is generated now and saved at once,
+    so every later command (``env``, ``status``) sees the same one.
+    """
     try:
         text = layout.state_file.read_text()
     except FileNotFoundError:
         return None
     try:
-        return StackState.from_json(json.loads(text))
+        saved = json.loads(text)
+        state = StackState.from_json(saved)
     except (ValueError, TypeError) as exc:
         raise ConfigError(
             f"{layout.state_file} is damaged ({exc}); `agrolake stack down`, then move it "
             "away to start a new stack (its data stays under stack/data)"
         ) from exc
+    if set(state.to_json()) - set(saved):
+        save_state(layout, state)
+    return state
 
 
 def save_state(layout: StackLayout, state: StackState) -> None:
