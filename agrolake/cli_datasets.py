@@ -48,7 +48,7 @@ def list_datasets(json_output: JsonFlag = False) -> None:
     from agrolake.lake import Lake
 
     lake = Lake.from_env()
-    lake.init()
+    lake.ready()
     try:
         registry = _registry()
         orphans = orphaned_datasets(lake, registry)

@@ -189,6 +189,19 @@ class Settings(BaseSettings):
         description="For `agrolake mlflow-server`: where it stores artifacts. Default: "
         "s3://<bucket_mlflow>/ with S3 storage, else a folder under the home.",
     )
+    mlflow_token: SecretStr | None = Field(
+        None,
+        description="Token of the tracking server: `agrolake mlflow-server` then wants it on "
+        "every request but /health ('Authorization: Bearer <token>', or a browser's password "
+        "for the UI), and agrolake's MLflow clients send it (others: MLFLOW_TRACKING_TOKEN). "
+        "Required for the server to listen on an address other than loopback.",
+    )
+    serve_token: SecretStr | None = Field(
+        None,
+        description="Token `agrolake serve` then wants on every request but /ping and /health "
+        "('Authorization: Bearer <token>'). Required for it to listen on an address other "
+        "than loopback.",
+    )
     serve_strict: bool = Field(
         False,
         description="`agrolake serve` refuses extra columns and values that are not plain "

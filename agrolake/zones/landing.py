@@ -241,7 +241,9 @@ def land_one(
         lake.catalog.forget(claim.ingest_id, lake.worker)
         return Outcome(claim.ingest_id, claim.obj.key, "vanished", reason="no longer in landing")
     except AgrolakeError as exc:
-        if exc.transient:  # an outage, not this file's fault: it is untried, free at once
+        # An outage, a missing bucket or a refused key: not this file's fault. It is
+        # untried, free at once, and the run stops.
+        if exc.transient or exc.stops_run:
             with suppress(AgrolakeError):
                 lake.catalog.record_failure(claim.ingest_id, lake.worker, exc.message)
                 lake.catalog.release([claim.ingest_id], lake.worker)

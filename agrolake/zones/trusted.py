@@ -207,8 +207,8 @@ def _trust_batch(
 
 def _failed(lake: Lake, ingests: list[Ingest], exc: Exception, summary: TrustedSummary) -> None:
     """Record the failure on each ingest (given up at its last attempt); an outage goes
-    up instead, to stop the run."""
-    if isinstance(exc, AgrolakeError) and exc.transient:
+    up instead, to stop the run (and so does a missing bucket or a refused key)."""
+    if isinstance(exc, AgrolakeError) and (exc.transient or exc.stops_run):
         raise exc
     if isinstance(exc, AgrolakeError):
         reason = exc.message
