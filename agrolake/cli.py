@@ -263,6 +263,8 @@ def rebuild(
         writes = rebuild_tables(lake, None if all_ else list(tables or []), on_progress)
     for write in writes:
         out.print(f"rebuilt {write.table} v{write.version} ({write.rows} rows)", highlight=False)
+    if not writes:
+        out.print("nothing to rebuild: no file has reached these tables yet", highlight=False)
 
 
 @app.command()

@@ -441,11 +441,14 @@ def write_ingests(lake: Lake, table: Table, cleaned: list[tuple[Ingest, Cleaned]
     return TableWrite(ref.sql_name, version, rows, rows_quarantined)
 
 
-def rebuild_trusted(lake: Lake, table_id: str, registry: Registry | None = None) -> TableWrite:
+def rebuild_trusted(
+    lake: Lake, table_id: str, registry: Registry | None = None
+) -> TableWrite | None:
     """Rebuild a trusted table from raw: every trusted ingest of its dataset, in order.
 
     Written as a new version of the whole table (time travel keeps the old one), with
-    the declaration as it is now: an edited declaration applies to every file.
+    the declaration as it is now: an edited declaration applies to every file. ``None``
+    for a table no file has reached yet: there is nothing to rebuild.
     """
     registry = registry or load_registry(lake.settings)
     # Several datasets may feed one table (weather.daily): their ingests, in one order.
@@ -453,6 +456,9 @@ def rebuild_trusted(lake: Lake, table_id: str, registry: Registry | None = None)
     table = next(iter(feeds.values()))[1]
     ref = TableRef("trusted", table.table_name)
     ingests = [i for d in feeds for i in lake.catalog.find(dataset=d, status=TRUSTED)]
+    existing = lake.tables.dataset(ref)
+    if not ingests and existing is None:
+        return None
     parts: list[Cleaned] = []
     with spool_folder("rebuild") as spool:
         for ingest in sorted(ingests, key=lambda i: i.ingest_id):
@@ -460,9 +466,11 @@ def rebuild_trusted(lake: Lake, table_id: str, registry: Registry | None = None)
             path = _raw_file(lake, ingest) or _spool_raw(lake, ingest, Path(spool))
             raw = _read(path, ingest.read_options, table)
             parts.append(clean_ingest(lake, dataset, table, ingest, raw))
-    valid = pl.concat([p.valid for p in parts], how="diagonal_relaxed") if parts else None
-    if valid is None:
-        valid = pl.DataFrame()
+    if parts:
+        valid = pl.concat([p.valid for p in parts], how="diagonal_relaxed")
+    else:  # its files were all replayed or forgotten: the table, with no rows
+        assert existing is not None
+        valid = pl.DataFrame(existing.schema.empty_table())
     if table.write_mode == "merge" and valid.height:
         valid = valid.unique(subset=list(table.key), keep="last", maintain_order=True)
     version = lake.tables.overwrite(ref, valid.to_arrow(), table.partition_by)
