@@ -22,6 +22,7 @@ from agrolake.readers.text_profile import guess_encoding
 JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
 INNERMOST = re.compile(r"\[\]|\{\}")
+ASCII_NOT_BRACKETS = dict.fromkeys(c for c in range(128) if chr(c) not in "[]{}")
 
 
 def read_json_sample(path: Path, limits: ReaderLimits) -> FileSample:
@@ -82,24 +83,40 @@ def load_json(path: Path, limits: ReaderLimits) -> object:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise FileRejected(f"the JSON cannot be parsed: {exc}", code="unreadable") from exc
+    except RecursionError as exc:  # deeper than Python parses, hidden by brackets in strings
+        raise _too_deep(limits) from exc
 
 
 def _check_depth(text: str, limits: ReaderLimits) -> None:
-    """Nesting within the limit, found without parsing: strings dropped, then the
-    innermost pairs of brackets removed, level by level."""
-    limit = limits.max_json_depth
-    if text.count("[") + text.count("{") <= limit:
+    """Nesting within the limit, found without parsing: the brackets alone, their
+    innermost pairs removed level by level. Brackets inside strings are counted
+    first (a quick pass); a text that does not pass so is looked at without them."""
+    if text.count("[") + text.count("{") <= limits.max_json_depth:
         return  # cannot nest deeper than it has brackets
-    brackets = NOT_A_BRACKET.sub("", JSON_STRING.sub("", text))
-    for _ in range(limit):
+    quick = _depth_left(NOT_A_BRACKET.sub("", text.translate(ASCII_NOT_BRACKETS)), limits)
+    if quick == "":
+        return
+    exact = _depth_left(NOT_A_BRACKET.sub("", JSON_STRING.sub("", text)), limits)
+    if exact and INNERMOST.search(exact):
+        raise _too_deep(limits)
+    # Within the limit, or unbalanced brackets: the parser says why.
+
+
+def _depth_left(brackets: str, limits: ReaderLimits) -> str:
+    """The brackets left after removing ``max_json_depth`` levels of matched pairs."""
+    for _ in range(limits.max_json_depth):
         brackets, removed = INNERMOST.subn("", brackets)
-        if not brackets or not removed:
-            return  # all matched within the limit, or unbalanced: the parser says why
-    raise over_limit(
+        if not removed:
+            break
+    return brackets
+
+
+def _too_deep(limits: ReaderLimits) -> FileRejected:
+    return over_limit(
         "json_too_deep",
-        f"the JSON nests arrays or objects more than {limit} deep",
+        f"the JSON nests arrays or objects more than {limits.max_json_depth} deep",
         "max_json_depth",
-        f"{limit} levels",
+        f"{limits.max_json_depth} levels",
     )
 
 

@@ -58,16 +58,19 @@ def profile_text(path: Path, head: bytes, limits: ReaderLimits) -> TextProfile:
     try:
         return _scan(path, encoding, limits)
     except _Undecodable as failure:
-        # An ASCII head says nothing about the encoding: ERP exports in cp1252 often
-        # reach their first accented name after the first MiB.
-        guessed = failure.encoding == "utf-8" and failure.ascii_before
-        retry = _encoding_of(failure.context) if guessed else None
-        if retry is None or retry == encoding or not _ascii_compatible(retry):
+        if not (failure.encoding == "utf-8" and failure.ascii_before):
             raise failure.rejection() from None
-        try:
-            return _scan(path, retry, limits)
-        except _Undecodable as again:
-            raise again.rejection() from None
+        first = failure
+    # An ASCII head says nothing about the encoding: ERP exports in Windows-1252 often
+    # reach their first accented name after the first MiB. A detector has little to go
+    # on in a few bytes (it calls Peñíscola cp1250), so cp1252 is tried first.
+    for retry in dict.fromkeys(("cp1252", _encoding_of(first.context))):
+        if retry and retry != encoding and _ascii_compatible(retry):
+            try:
+                return _scan(path, retry, limits)
+            except _Undecodable:
+                continue
+    raise first.rejection()
 
 
 class _Undecodable(Exception):

@@ -35,11 +35,11 @@ SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\s[^>]*>")
 RELATIONSHIP_TAG = re.compile(rb"<(?:\w+:)?Relationship\s[^>]*>")
 ATTRIBUTE = re.compile(rb'([\w:]+)="([^"]*)"')
 DIMENSION = re.compile(
-    rb'<(?:\w+:)?dimension\s+ref="([A-Z]{1,3})([0-9]{1,7})(?::([A-Z]{1,3})([0-9]{1,7}))?"'
+    rb'<(?:\w+:)?dimension\s+ref="([A-Z]{1,4})([0-9]{1,10})(?::([A-Z]{1,4})([0-9]{1,10}))?"'
 )
 SHEET_DATA = re.compile(rb"<(?:\w+:)?sheetData\b")
-CELL_COLUMN = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br="([A-Z]{1,3})[0-9]')
-CELL_ROW = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br="[A-Z]{1,3}([0-9]{1,7})"')
+CELL_COLUMN = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br="([A-Z]{1,4})[0-9]')
+CELL_ROW = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br="[A-Z]{1,4}([0-9]{1,10})"')
 
 
 @dataclass(frozen=True)
@@ -96,15 +96,6 @@ def check_archive(path: Path, limits: ReaderLimits) -> None:
 
 
 def _check_sizes(entries: list[zipfile.ZipInfo], limits: ReaderLimits) -> None:
-    total = sum(e.file_size for e in entries)
-    if total > limits.bytes_of("max_uncompressed_mb"):
-        raise over_limit(
-            "uncompressed_too_large",
-            f"the workbook inflates to {total / MB:,.0f} MiB",
-            "max_uncompressed_mb",
-            f"{limits.max_uncompressed_mb:g} MB",
-            uncompressed=total,
-        )
     shared = [e for e in entries if e.filename.lower().endswith("sharedstrings.xml")]
     for entry in shared:
         if entry.file_size > limits.bytes_of("max_shared_strings_mb"):
@@ -115,6 +106,15 @@ def _check_sizes(entries: list[zipfile.ZipInfo], limits: ReaderLimits) -> None:
                 f"{limits.max_shared_strings_mb:g} MB",
                 shared_strings=entry.file_size,
             )
+    total = sum(e.file_size for e in entries)
+    if total > limits.bytes_of("max_uncompressed_mb"):
+        raise over_limit(
+            "uncompressed_too_large",
+            f"the workbook inflates to {total / MB:,.0f} MiB",
+            "max_uncompressed_mb",
+            f"{limits.max_uncompressed_mb:g} MB",
+            uncompressed=total,
+        )
     for entry in entries:
         if (
             entry.file_size > RATIO_FLOOR
