@@ -345,11 +345,6 @@ class Settings(BaseSettings):
         description="Largest JSON file, in MB: parsed whole, it takes about 7 times its size "
         "in memory [json_too_large].",
     )
-    max_json_depth: int = Field(
-        64,
-        gt=1,
-        description="Deepest nesting of arrays and objects in a JSON file [json_too_deep].",
-    )
     max_row_group_mb: float = Field(
         256.0,
         gt=0,

@@ -3,6 +3,15 @@
 
 from agrolake.readers.file_reading import read_frame, read_sample
 from agrolake.readers.file_sample import FileSample, Table, detect_format
+from agrolake.readers.isolation import stop_worker
 from agrolake.readers.reader_limits import ReaderLimits
 
-__all__ = ["FileSample", "ReaderLimits", "Table", "detect_format", "read_frame", "read_sample"]
+__all__ = [
+    "FileSample",
+    "ReaderLimits",
+    "Table",
+    "detect_format",
+    "read_frame",
+    "read_sample",
+    "stop_worker",
+]

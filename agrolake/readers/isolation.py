@@ -105,8 +105,19 @@ _peak_rss = 0
 
 
 def worker_peak_rss() -> int:
-    """The highest RSS a reader child of this process reported, in bytes (0: none yet)."""
+    """The highest RSS the reader children of this process reported, in bytes (0: none
+    yet); a child that died reported nothing, but could not pass its bound."""
     return _peak_rss
+
+
+def stop_worker() -> None:
+    """End the reader child now (the next workbook starts another): after a run, its
+    memory goes back to the system instead of waiting for this process to end."""
+    global _peak_rss
+    with _lock:
+        if _worker is not None and _worker.owner == os.getpid():
+            _discard(_worker)
+        _peak_rss = 0
 
 
 def run_isolated(operation: str, args: tuple[Any, ...], limits: ReaderLimits) -> Any:

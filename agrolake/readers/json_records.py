@@ -1,13 +1,13 @@
 """JSON files: a list of records, or one table in an object (Open-Meteo, the NDVI service).
 
-A document is parsed whole (about 7 times its size in memory), so its size and
-nesting are checked first.
+A document is parsed whole (about 7 times its size in memory), so its size is
+checked first; nesting is bounded by the parser itself (``json_too_deep``).
 """
 
 from __future__ import annotations
 
 import json
-import re
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -17,12 +17,6 @@ from agrolake.readers.delimited import SAMPLE_ROWS, check_shape
 from agrolake.readers.file_sample import FileSample, text_table
 from agrolake.readers.reader_limits import ReaderLimits, over_limit
 from agrolake.readers.text_profile import guess_encoding
-
-#: A JSON string, escapes included: brackets inside strings are no nesting.
-JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
-INNERMOST = re.compile(r"\[\]|\{\}")
-ASCII_NOT_BRACKETS = dict.fromkeys(c for c in range(128) if chr(c) not in "[]{}")
 
 
 def read_json_sample(path: Path, limits: ReaderLimits) -> FileSample:
@@ -78,45 +72,19 @@ def load_json(path: Path, limits: ReaderLimits) -> object:
     except (UnicodeDecodeError, LookupError) as exc:
         raise FileRejected(f"the text encoding cannot be read: {exc}", code="unreadable") from exc
     del data
-    _check_depth(text, limits)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise FileRejected(f"the JSON cannot be parsed: {exc}", code="unreadable") from exc
-    except RecursionError as exc:  # deeper than Python parses, hidden by brackets in strings
-        raise _too_deep(limits) from exc
+    except RecursionError as exc:  # the parser's own bound on nesting, raised cleanly
+        raise _too_deep() from exc
 
 
-def _check_depth(text: str, limits: ReaderLimits) -> None:
-    """Nesting within the limit, found without parsing: the brackets alone, their
-    innermost pairs removed level by level. Brackets inside strings are counted
-    first (a quick pass); a text that does not pass so is looked at without them."""
-    if text.count("[") + text.count("{") <= limits.max_json_depth:
-        return  # cannot nest deeper than it has brackets
-    quick = _depth_left(NOT_A_BRACKET.sub("", text.translate(ASCII_NOT_BRACKETS)), limits)
-    if quick == "":
-        return
-    exact = _depth_left(NOT_A_BRACKET.sub("", JSON_STRING.sub("", text)), limits)
-    if exact and INNERMOST.search(exact):
-        raise _too_deep(limits)
-    # Within the limit, or unbalanced brackets: the parser says why.
-
-
-def _depth_left(brackets: str, limits: ReaderLimits) -> str:
-    """The brackets left after removing ``max_json_depth`` levels of matched pairs."""
-    for _ in range(limits.max_json_depth):
-        brackets, removed = INNERMOST.subn("", brackets)
-        if not removed:
-            break
-    return brackets
-
-
-def _too_deep(limits: ReaderLimits) -> FileRejected:
-    return over_limit(
-        "json_too_deep",
-        f"the JSON nests arrays or objects more than {limits.max_json_depth} deep",
-        "max_json_depth",
-        f"{limits.max_json_depth} levels",
+def _too_deep() -> FileRejected:
+    return FileRejected(
+        "the JSON nests arrays or objects deeper than the parser goes (about "
+        f"{sys.getrecursionlimit():,} levels); table data nests a few levels at most",
+        code="json_too_deep",
     )
 
 
@@ -159,4 +127,7 @@ def _is_columnar(value: object) -> bool:
 def _json_cell(value: object) -> str | None:
     if value is None or isinstance(value, str):
         return value
-    return json.dumps(value)
+    try:
+        return json.dumps(value)
+    except RecursionError as exc:  # parsed near the parser's bound, deeper still here
+        raise _too_deep() from exc

@@ -32,7 +32,6 @@ class ReaderLimits:
     max_shared_strings_mb: float = _default("max_shared_strings_mb")
     max_zip_ratio: float = _default("max_zip_ratio")
     max_json_mb: float = _default("max_json_mb")
-    max_json_depth: int = _default("max_json_depth")
     max_row_group_mb: float = _default("max_row_group_mb")
     reader_memory_mb: int = _default("reader_memory_mb")
     reader_timeout_seconds: float = _default("reader_timeout_seconds")

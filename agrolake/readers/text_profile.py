@@ -42,7 +42,8 @@ def guess_encoding(head: bytes, *, complete: bool) -> str:
     if marked:
         return marked
     if b"\x00" in head:
-        raise _binary(head.index(b"\x00"))
+        at = head.index(b"\x00")
+        raise _binary(at, head.count(b"\n", 0, at) + 1)
     try:
         # Incremental: a head cut inside a multi-byte character is still UTF-8.
         codecs.getincrementaldecoder("utf-8")().decode(head, final=complete)

@@ -50,6 +50,8 @@ def answer(operation: str, args: tuple[Any, ...]) -> tuple[str, Any]:
 
 def main(argv: list[str]) -> int:
     requests_fd, responses_fd, limit = (int(a) for a in argv)
+    import fastexcel  # noqa: F401  (at start, not in the first file's time and memory)
+
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # an abort must not write a core file
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     requests = Connection(requests_fd, writable=False)
