@@ -66,29 +66,43 @@ def load() -> str:
 # --------------------------------------------------------------------------- 1. peak RSS
 
 
-def _rows_15m() -> Iterator[str]:
+def _numbered_rows(rows: int) -> Iterator[str]:
+    """A header and ``rows`` rows of 4 numbers, no <dimension>: a scan must find the span."""
     yield hostile.row(1, *(hostile.cell(f"{c}1", c) for c in "ABCD"))
-    for n in range(2, 15_000_002):
-        yield f'<row r="{n}"><c r="A{n}"><v>{n}</v></c><c r="B{n}"><v>1</v></c><c r="C{n}"><v>2</v></c><c r="D{n}"><v>3</v></c></row>'  # noqa: E501
+    for n in range(2, rows + 2):
+        cells = "".join(
+            f'<c r="{c}{n}"><v>{v}</v></c>' for c, v in zip("ABCD", (n, 1, 2, 3), strict=True)
+        )
+        yield f'<row r="{n}">{cells}</row>'
 
 
 FULL_SIZE: dict[str, tuple[str, Callable[[Path], object]]] = {
     "filas_15m.xlsx": (
-        "15 M rows × 4, no <dimension>",
-        lambda p: hostile.write_xlsx(p, _rows_15m()),
+        "15 M rows × 4, no <dimension> (inflates to 1.9 GB)",
+        lambda p: hostile.write_xlsx(p, _numbered_rows(15_000_000)),
     ),
-    "enorme_70mb.json": (
-        "70 MB of records",
-        lambda p: p.write_text(json.dumps([{"fecha": "2024-03-01", "tmed": "10,2"}] * 1_900_000)),
+    "filas_1_5m.xlsx": (
+        "1.5 M rows × 4, no <dimension> (inflates to 190 MB): the scan finds 6 M cells",
+        lambda p: hostile.write_xlsx(p, _numbered_rows(1_500_000)),
     ),
-    "grupo_300mb.parquet": ("one row group of ~300 MB", lambda p: _big_row_group(p)),
+    "enorme_70mb.json": ("70 MB of records", lambda p: _records(p, 1_700_000)),
+    "json_60mb.json": (
+        "60 MB of records: accepted, the largest in-process read",
+        lambda p: _records(p, 1_450_000),
+    ),
+    "grupo_300mb.parquet": ("one row group of ~310 MB", lambda p: _big_row_group(p)),
 }
+
+
+def _records(path: Path, count: int) -> None:
+    record = {"fecha": "2024-03-01", "indicativo": "9434", "tmed": "10,2", "prec": "0,0"}
+    path.write_text(json.dumps([record] * count))
 
 
 def _big_row_group(path: Path) -> None:
     import polars as pl
 
-    frame = pl.select(pl.format("valor distinto {}", pl.int_range(10_000_000)).alias("v"))
+    frame = pl.select(pl.format("valor distinto {}", pl.int_range(12_000_000)).alias("v"))
     frame.write_parquet(path, row_group_size=20_000_000, compression="zstd")
 
 
@@ -196,7 +210,7 @@ def isolation_one(path: Path) -> None:
 def text_check(folder: Path, repeat: int, size: int) -> dict[str, Any]:
     from agrolake.samples.activities import write_bulk_csv
 
-    path = folder / "bulk.csv"
+    path = folder / f"bulk-{size // 1_000_000}mb.csv"
     if not path.exists():
         write_bulk_csv(path, target_bytes=size, seed=1)
     runs = [_child("--text", str(path))[0] for _ in range(repeat)]

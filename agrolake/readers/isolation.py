@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import agrolake
-from agrolake.errors import AgrolakeError, FileRejected
+from agrolake.errors import ConfigError, FileRejected
 from agrolake.readers.reader_limits import MB, ReaderLimits, over_limit
 
 START_SECONDS = 60.0
@@ -181,9 +181,9 @@ def _await_start(worker: _Worker) -> None:
         except (EOFError, OSError):
             pass
     ended = _discard(worker, kill=True)
-    raise AgrolakeError(
-        f"the workbook reader process could not start ({ended}); "
-        "check that `python -m agrolake.readers.worker_process` runs in this environment"
+    raise ConfigError(
+        f"the workbook reader process could not start ({ended}); check that "
+        "`python -m agrolake.readers.worker_process` runs here and AGROLAKE_READER_MEMORY_MB"
     )
 
 

@@ -289,6 +289,8 @@ def _land(
             dataset = recognise(sample, name, datasets(), settings.max_new_columns)
         except FileRejected as rejection:
             return _reject(lake, claim, rejection, sha256=sha256)
+        except AgrolakeError:
+            raise  # no fault of the file (the workbook reader could not start): tried again
         except Exception as exc:  # untrusted bytes: a parser bug must not stop the batch
             unreadable = FileRejected(
                 f"{name} could not be read: {type(exc).__name__}: {_first_line(exc)}",
