@@ -85,10 +85,10 @@ FULL_SIZE: dict[str, tuple[str, Callable[[Path], object]]] = {
         "1.5 M rows × 4, no <dimension> (inflates to 190 MB): the scan finds 6 M cells",
         lambda p: hostile.write_xlsx(p, _numbered_rows(1_500_000)),
     ),
-    "enorme_70mb.json": ("70 MB of records", lambda p: _records(p, 1_700_000)),
+    "enorme_70mb.json": ("70 MB of records", lambda p: _records(p, 850_000)),
     "json_60mb.json": (
         "60 MB of records: accepted, the largest in-process read",
-        lambda p: _records(p, 1_450_000),
+        lambda p: _records(p, 730_000),
     ),
     "grupo_300mb.parquet": ("one row group of ~310 MB", lambda p: _big_row_group(p)),
 }
