@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a file: bench/hostile.py
     sys.path.insert(0, str(ROOT))
 
+from agrolake.readers.workbook_archive import column_name  # noqa: E402
 from bench.facts import machine, revision  # noqa: E402
 from tests import hostile  # noqa: E402
 
@@ -137,18 +138,12 @@ def measure_one(path: Path, limits_json: str) -> None:
 
 
 def _sheet(path: Path, rows: int) -> Path:
-    header = hostile.row(
-        1, *(hostile.cell(f"{hostile.column_name(i)}1", f"c{i}") for i in range(10))
-    )
+    header = hostile.row(1, *(hostile.cell(f"{column_name(i)}1", f"c{i}") for i in range(10)))
 
     def body() -> Iterator[str]:
         for n in range(2, rows + 2):
-            text = [
-                hostile.cell(f"{hostile.column_name(i)}{n}", f"v{n % 97}-{i}") for i in range(5)
-            ]
-            numbers = [
-                f'<c r="{hostile.column_name(i)}{n}"><v>{n * i}.5</v></c>' for i in range(5, 10)
-            ]
+            text = [hostile.cell(f"{column_name(i)}{n}", f"v{n % 97}-{i}") for i in range(5)]
+            numbers = [f'<c r="{column_name(i)}{n}"><v>{n * i}.5</v></c>' for i in range(5, 10)]
             yield hostile.row(n, *text, *numbers)
 
     return hostile.write_xlsx(path, [header, *body()], dimension=f"A1:J{rows + 1}")

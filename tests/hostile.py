@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from agrolake.readers.workbook_archive import column_name
 from agrolake.samples import ACTIVITY_HEADERS, write_activities, write_wine_quality
 
 MIB = 1024 * 1024
@@ -102,15 +103,6 @@ def cell(ref: str, text: str) -> str:
 
 def row(number: int, *cells: str) -> str:
     return f'<row r="{number}">{"".join(cells)}</row>'
-
-
-def column_name(index: int) -> str:
-    name = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        name = chr(65 + rest) + name
-    return name
 
 
 def _corner(far: str, *, dimension: str | None = None) -> Callable[[Path], Path]:

@@ -12,7 +12,7 @@ import polars as pl
 from agrolake.errors import FileRejected
 from agrolake.lake.read_options import LONE_CR, ReadOptions
 from agrolake.readers.file_sample import FileSample, text_table
-from agrolake.readers.reader_limits import ReaderLimits, over_limit
+from agrolake.readers.reader_limits import ReaderLimits, check_columns, over_limit
 from agrolake.readers.text_profile import profile_text
 
 TEXT_SAMPLE_BYTES = 1024 * 1024
@@ -61,14 +61,7 @@ def _delimiter(lines: list[str]) -> str:
 
 def check_shape(columns: int, rows: int, limits: ReaderLimits) -> None:
     """A table's columns, and its rows × columns, within the limits."""
-    if columns > limits.max_columns:
-        raise over_limit(
-            "too_many_columns",
-            f"the table has {columns:,} columns",
-            "max_columns",
-            f"{limits.max_columns:,}",
-            columns=columns,
-        )
+    check_columns(columns, limits, "the table")
     if rows * columns > limits.max_cells:
         raise over_limit(
             "too_many_cells",

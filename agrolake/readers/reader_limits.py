@@ -59,3 +59,16 @@ def over_limit(code: str, found: str, name: str, limit: str, **facts: Any) -> Fi
     return FileRejected(
         f"{found}, over the limit of {limit} ({setting})", code=code, setting=setting, **facts
     )
+
+
+def check_columns(columns: int, limits: ReaderLimits, where: str, **facts: Any) -> None:
+    """``where`` ("the table", "sheet 'Hoja1'") has no more columns than the limit."""
+    if columns > limits.max_columns:
+        raise over_limit(
+            "too_many_columns",
+            f"{where} has {columns:,} columns",
+            "max_columns",
+            f"{limits.max_columns:,}",
+            columns=columns,
+            **facts,
+        )

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import IO
 
 from agrolake.errors import FileRejected
-from agrolake.readers.reader_limits import MB, ReaderLimits, over_limit
+from agrolake.readers.reader_limits import MB, ReaderLimits, check_columns, over_limit
 
 #: Parts smaller than this may inflate as much as they like (they cannot hurt).
 RATIO_FLOOR = MB
@@ -141,15 +141,7 @@ def _check_span(sheet: str, span: SheetSpan, limits: ReaderLimits) -> None:
             sheet=sheet,
             cells=span.cells,
         )
-    if span.columns > limits.max_columns:
-        raise over_limit(
-            "too_many_columns",
-            f"sheet {sheet!r} spans {span.columns:,} columns ({span})",
-            "max_columns",
-            f"{limits.max_columns:,}",
-            sheet=sheet,
-            columns=span.columns,
-        )
+    check_columns(span.columns, limits, f"sheet {sheet!r}", sheet=sheet, span=str(span))
 
 
 def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from agrolake.errors import FileRejected
 from agrolake.readers.delimited import SAMPLE_ROWS
 from agrolake.readers.file_sample import FileSample, Table, sheet_table
-from agrolake.readers.reader_limits import ReaderLimits, over_limit
+from agrolake.readers.reader_limits import ReaderLimits, check_columns
 from agrolake.readers.workbook_archive import check_archive
 
 
@@ -29,7 +29,7 @@ def sample_workbook(path: Path, fmt: str, limits: ReaderLimits) -> FileSample:
         tables: list[Table] = []
         for name in workbook.sheet_names:
             sheet = workbook.load_sheet(name, n_rows=SAMPLE_ROWS, dtypes="string")
-            _check_width(name, sheet.width, limits)
+            check_columns(sheet.width, limits, f"sheet {name!r}", sheet=name)
             tables.append(sheet_table(name, sheet.to_polars()))
     return FileSample(fmt, tables)
 
@@ -47,23 +47,10 @@ def sheet_to_parquet(
         names = workbook.sheet_names
         chosen = next((n for n in names if sheet and n.casefold() == sheet.casefold()), names[0])
         loaded = workbook.load_sheet(chosen, dtypes="string")
-        _check_width(chosen, loaded.width, limits)
+        check_columns(loaded.width, limits, f"sheet {chosen!r}", sheet=chosen)
         table = sheet_table(chosen, loaded.to_polars())
     table.frame.write_parquet(out, compression="lz4")
     return table.columns
-
-
-def _check_width(sheet: str, width: int, limits: ReaderLimits) -> None:
-    """For xls and liars: the xlsx checks found the width from the sheet's XML already."""
-    if width > limits.max_columns:
-        raise over_limit(
-            "too_many_columns",
-            f"sheet {sheet!r} has {width:,} columns",
-            "max_columns",
-            f"{limits.max_columns:,}",
-            sheet=sheet,
-            columns=width,
-        )
 
 
 @contextmanager
