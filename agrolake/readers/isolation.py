@@ -66,6 +66,9 @@ class _Worker:
                 env={**os.environ, **CHILD_ENVIRONMENT, "PYTHONPATH": path},
                 start_new_session=True,  # Ctrl-C reaches the parent, which ends the child
             )
+        except OSError:
+            self.output.close()
+            raise
         finally:
             os.close(request_read)
             os.close(response_write)
@@ -125,9 +128,12 @@ def run_isolated(operation: str, args: tuple[Any, ...], limits: ReaderLimits) ->
     global _peak_rss
     with _lock:
         worker = _ready(limits.reader_memory_mb)
-        worker.output.seek(0)
-        worker.output.truncate()
-        worker.requests.send((operation, args))
+        try:
+            _send(worker, operation, args)
+        except OSError:  # the child died while idle (killed from outside): a new one, once
+            _discard(worker)
+            worker = _ready(limits.reader_memory_mb)
+            _send(worker, operation, args)
         if not worker.responses.poll(limits.reader_timeout_seconds):
             _discard(worker, kill=True)
             raise over_limit(
@@ -142,15 +148,21 @@ def run_isolated(operation: str, args: tuple[Any, ...], limits: ReaderLimits) ->
         except (EOFError, OSError):
             raise _died(_discard(worker), limits) from None
         _peak_rss = max(_peak_rss, peak)
+        if status == "memory":  # the child ends itself after a MemoryError
+            _discard(worker)
+            raise _out_of_memory("a MemoryError", limits)
     if status == "ok":
         return payload
     if status == "rejected":
         reason, code, details = payload
         raise FileRejected(reason, code=code, **details)
-    if status == "memory":
-        _discard(worker)
-        raise _out_of_memory("a MemoryError", limits)
     raise FileRejected(f"the workbook cannot be read: {payload}", code="unreadable")
+
+
+def _send(worker: _Worker, operation: str, args: tuple[Any, ...]) -> None:
+    worker.output.seek(0)
+    worker.output.truncate()  # only this request's output tells why the child died
+    worker.requests.send((operation, args))
 
 
 def _ready(memory_mb: int) -> _Worker:
@@ -166,7 +178,10 @@ def _ready(memory_mb: int) -> _Worker:
             worker.stop()
         worker = _worker = None
     if worker is None:
-        worker = _worker = _Worker(memory_mb)
+        try:
+            worker = _worker = _Worker(memory_mb)
+        except OSError as exc:  # no such interpreter, no more processes or pipes
+            raise ConfigError(f"the workbook reader process could not start: {exc}") from exc
         _await_start(worker)
     return worker
 
