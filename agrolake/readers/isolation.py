@@ -188,13 +188,13 @@ def _ready(memory_mb: int) -> _Worker:
 
 def _await_start(worker: _Worker) -> None:
     """The child says it is ready; if it cannot start, that is no fault of any file."""
-    worker.requests.send(("ready", ()))
-    if worker.responses.poll(START_SECONDS):
-        try:
+    try:
+        worker.requests.send(("ready", ()))
+        if worker.responses.poll(START_SECONDS):
             worker.responses.recv()
             return
-        except (EOFError, OSError):
-            pass
+    except (EOFError, OSError):  # it ended before or while answering
+        pass
     ended = _discard(worker, kill=True)
     raise ConfigError(
         f"the workbook reader process could not start ({ended}); check that "
