@@ -80,12 +80,18 @@ def _options(
     """Global options (read again by main() to decide on tracebacks)."""
 
 
-def _lake() -> Lake:
+def _lake(*, catalog: bool = True) -> Lake:
+    """The lake, its catalog up to date unless the command needs none (``ingest``).
+
+    No bucket is created: only ``init`` does (and ``demo``, a set-up of its own), so
+    every other command works with a key limited to its role (docs/security.md).
+    """
     # Imported here: `agrolake --help` should not wait for polars, delta-rs and friends.
     from agrolake.lake import Lake
 
     lake = Lake.from_env()
-    lake.init()
+    if catalog:
+        lake.ready()
     return lake
 
 
@@ -114,7 +120,8 @@ def ingest(
     from agrolake.errors import UsageError
     from agrolake.zones.uploads import Skipped, files_under, upload
 
-    lake = _lake()
+    # Uploads need only a key that may put into landing: no catalog, no other bucket.
+    lake = _lake(catalog=False)
     total = sum(1 for _ in files_under(paths, follow_symlinks=follow_symlinks))
     skipped: list[Skipped] = []
     with counting_bar("uploading", total) as advance:
@@ -256,6 +263,8 @@ def rebuild(
         writes = rebuild_tables(lake, None if all_ else list(tables or []), on_progress)
     for write in writes:
         out.print(f"rebuilt {write.table} v{write.version} ({write.rows} rows)", highlight=False)
+    if not writes:
+        out.print("nothing to rebuild: no file has reached these tables yet", highlight=False)
 
 
 @app.command()
@@ -568,11 +577,13 @@ def demo(
     ] = None,
 ) -> None:
     """Generate sample farm files (a few bad ones too), ingest and run them, show the lake."""
+    from agrolake.lake import Lake
     from agrolake.pipeline import run_all
     from agrolake.samples import write_demo_set
     from agrolake.zones.uploads import upload
 
-    lake = _lake()
+    lake = Lake.from_env()
+    lake.init()  # the demo sets a lake up from nothing, buckets included
     folder = folder or lake.settings.home / "demo-files"
     files = write_demo_set(folder)
     out.print(f"demo: wrote {len(files)} sample files to {folder}")

@@ -5,6 +5,7 @@
     ├── StorageError         the object store failed
     │   ├── ObjectNotFound       (terminal)
     │   ├── ObjectExists         create-only put found an object (terminal)
+    │   ├── StorageRefused       a missing bucket, a key without the right (terminal, stops a run)
     │   └── StorageUnavailable   network, throttling, 5xx (transient)
     ├── CatalogError         the catalog database failed
     │   └── CatalogUnavailable   connection lost, locked (transient)
@@ -18,6 +19,8 @@
 Third-party errors are translated once, where they are raised, with
 ``raise ... from exc``; messages say what was tried and what to do next and never
 carry secrets. ``transient`` tells a retry loop whether trying again can help.
+A run stops at a transient error (an outage) and at one that says ``stops_run``
+(every file would fail alike), instead of charging it to the file in hand.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ class AgrolakeError(Exception):
     """Base of every error agrolake raises on purpose."""
 
     transient: bool = False
+    stops_run: bool = False
 
     def __init__(self, message: str, **facts: Any) -> None:
         super().__init__(message)
@@ -50,6 +54,13 @@ class ObjectNotFound(StorageError):
 
 class ObjectExists(StorageError):
     """A create-only write found an object at the key."""
+
+
+class StorageRefused(StorageError):
+    """The store refuses this key the action, or the bucket does not exist: the set-up's
+    problem (``agrolake init``, the key's policy), the same for every file."""
+
+    stops_run = True
 
 
 class StorageUnavailable(StorageError):

@@ -83,7 +83,8 @@ def rebuild(
     writes: list[TableWrite] = []
     for ref in trusted:
         on_progress(f"rebuilding {ref.sql_name}", len(writes), total)
-        writes.append(rebuild_trusted(lake, ref.id, registry))
+        if (write := rebuild_trusted(lake, ref.id, registry)) is not None:
+            writes.append(write)
     for done, table in enumerate(refined, start=len(trusted)):
         on_progress(f"rebuilding refined.{table.name.replace('.', '_', 1)}", done, total)
         versions = ready(lake, registry, table)

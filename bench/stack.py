@@ -120,7 +120,8 @@ def retrained(env: dict[str, str], versions: int) -> bool:
 
     query = "filter=name%3D%27wine-quality%27"
     url = f"{env['MLFLOW_TRACKING_URI']}/api/2.0/mlflow/model-versions/search?{query}"
-    with urllib.request.urlopen(url, timeout=10) as response:
+    token = {"Authorization": f"Bearer {env['MLFLOW_TRACKING_TOKEN']}"}  # the stack's
+    with urllib.request.urlopen(urllib.request.Request(url, headers=token), timeout=10) as response:
         return len(json.loads(response.read()).get("model_versions", [])) >= versions
 
 

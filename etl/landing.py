@@ -28,7 +28,7 @@ def land_pending_files(max_files: int | None = None) -> dict[str, int]:
     from agrolake.zones.landing import process_landing
 
     # Not initialised up front: a run that finds landing empty lists it and ends.
-    with open_lake(init=False) as lake, landing_progress() as progress:
+    with open_lake(ready=False) as lake, landing_progress() as progress:
         summary = process_landing(
             lake,
             max_files=max_files,

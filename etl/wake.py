@@ -29,6 +29,7 @@ from prefect.exceptions import ObjectNotFound
 
 from agrolake.errors import ConfigError
 from agrolake.events.receiver import create_app
+from agrolake.lake.http_guard import uvicorn_limits
 from agrolake.lake.settings import Settings
 
 _NOT_STARTED = [StateType.SCHEDULED, StateType.PENDING]
@@ -87,4 +88,6 @@ def serve(settings: Settings, host: str, port: int) -> None:
         await queue_run_unless_waiting(deployment_id)
 
     app = create_app(settings.webhook_token.get_secret_value(), settings.bucket_landing, wake)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(
+        app, host=host, port=port, log_level="warning", access_log=False, **uvicorn_limits()
+    )

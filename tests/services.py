@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import json
 import os
 import re
 import secrets
@@ -161,17 +162,23 @@ class S3Server(_Service):
     log_path: Path
     _proc: subprocess.Popen[bytes] = field(repr=False)
     _ports: list[int] = field(repr=False)
+    #: With an ``s3_config``: each identity's (access key id, secret key), the admin's too.
+    keys: dict[str, tuple[str, str]] = field(default_factory=dict)
 
-    def s3_client(self) -> Any:
-        """A boto3 S3 client for this server (boto3 is imported lazily: dev-only dependency)."""
+    def s3_client(self, identity: str | None = None) -> Any:
+        """A boto3 S3 client for this server (boto3 is imported lazily: dev-only dependency),
+        as the admin or as an identity of the ``s3_config`` it was started with."""
         import boto3
         from botocore.config import Config
 
+        key_id, secret = (
+            self.keys[identity] if identity else (self.access_key_id, self.secret_access_key)
+        )
         return boto3.session.Session().client(
             "s3",
             endpoint_url=self.endpoint_url,
-            aws_access_key_id=self.access_key_id,
-            aws_secret_access_key=self.secret_access_key,
+            aws_access_key_id=key_id,
+            aws_secret_access_key=secret,
             region_name=self.region,
             config=Config(s3={"addressing_style": "path"}),
         )
@@ -247,20 +254,58 @@ def _wait_s3_ready(server: S3Server, timeout: float) -> None:
     )
 
 
-def start_seaweedfs(workdir: Path, *, timeout: float = 60.0, attempts: int = 3) -> S3Server:
+def _new_key() -> tuple[str, str]:
+    return "AK" + secrets.token_hex(9).upper(), secrets.token_hex(20)
+
+
+def _write_s3_config(
+    path: Path, admin: tuple[str, str], s3_config: Mapping[str, Any]
+) -> dict[str, tuple[str, str]]:
+    """SeaweedFS's ``-s3.config`` file: ``s3_config`` with fresh keys for each identity
+    (the server's admin keys for ``admin``, added with every right if missing)."""
+    identities = [dict(identity) for identity in s3_config.get("identities", [])]
+    if not any(identity["name"] == "admin" for identity in identities):
+        identities.append(
+            {"name": "admin", "actions": ["Admin", "Read", "List", "Tagging", "Write"]}
+        )
+    keys = {i["name"]: admin if i["name"] == "admin" else _new_key() for i in identities}
+    for identity in identities:
+        key_id, secret = keys[identity["name"]]
+        identity["credentials"] = [{"accessKey": key_id, "secretKey": secret}]
+    path.write_text(json.dumps({**s3_config, "identities": identities}, indent=2))
+    path.chmod(0o600)
+    return keys
+
+
+def start_seaweedfs(
+    workdir: Path,
+    *,
+    timeout: float = 60.0,
+    attempts: int = 3,
+    s3_config: Mapping[str, Any] | None = None,
+) -> S3Server:
     """Start ``weed mini`` with S3 on a free 127.0.0.1 port and random credentials.
 
     Data goes to ``workdir/data``; stdout+stderr to ``workdir/weed.log``. Every listening
     port is set explicitly (several default to fixed, commonly-used numbers), so parallel
     instances do not collide. Returns once a signed S3 round trip succeeds (~1 s here).
     Raises :class:`ServiceStartError` with the log tail if it does not come up.
+
+    ``s3_config`` (the JSON of SeaweedFS's ``-s3.config`` file: ``identities`` with their
+    ``actions`` or ``policyNames``, and ``policies``) starts it with that file, each
+    identity with fresh keys (:attr:`S3Server.keys`, by identity name).
     """
     workdir = Path(workdir).resolve()
     data_dir = workdir / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = workdir / "weed.log"
-    access_key_id = "AK" + secrets.token_hex(9).upper()
-    secret_access_key = secrets.token_hex(20)
+    access_key_id, secret_access_key = _new_key()
+    keys: dict[str, tuple[str, str]] = {}
+    config_args: list[str] = []
+    if s3_config is not None:
+        config_file = workdir / "s3-identities.json"
+        keys = _write_s3_config(config_file, (access_key_id, secret_access_key), s3_config)
+        config_args = [f"-s3.config={config_file}"]
     # A clean environment: weed reads AWS_* (the admin identity it enforces) and S3_BUCKET*
     # variables, and looks for *.toml config in cwd and $HOME; none may leak in from the caller.
     env = {
@@ -307,6 +352,7 @@ def start_seaweedfs(workdir: Path, *, timeout: float = 60.0, attempts: int = 3) 
             # with "No writable volumes" after a few dozen buckets.
             "-master.volumeSizeLimitMB=64",
             "-volume.max=2000",
+            *config_args,
         ]
         with log_path.open("ab") as log:
             log.write(f"\n=== attempt {attempt}: {' '.join(cmd)}\n".encode())
@@ -322,6 +368,7 @@ def start_seaweedfs(workdir: Path, *, timeout: float = 60.0, attempts: int = 3) 
             log_path=log_path,
             _proc=proc,
             _ports=ports,
+            keys=keys,
         )
         # Registered before readiness so an interrupted start does not leak the process.
         atexit.register(server.stop)

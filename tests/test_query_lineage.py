@@ -161,3 +161,16 @@ def test_cli_rebuild_all_and_lineage_text(
     code, out, _ = cli("lineage", "Recintos_Almendros_Cercanos_y_Otros_Cultivos.xlsx")
     assert code == 0 and "→ refined.digital_twin_enclosures v" in out
     assert cli("lineage")[2].startswith("error: give a KEY, or --table NAME")
+
+
+def test_rebuild_all_skips_tables_no_file_reached(local_lake: Lake, tmp_path: Path) -> None:
+    from agrolake.pipeline import rebuild
+    from agrolake.samples.wine import write_wine_quality
+    from agrolake.zones.uploads import upload
+
+    assert rebuild(local_lake) == []  # a new lake: no table to rebuild, no error
+    upload(local_lake, [write_wine_quality(tmp_path / "vino.csv", rows=30, seed=3)])
+    run_all(local_lake)
+    written = {w.table: w.rows for w in rebuild(local_lake)}
+    assert written["trusted.lab_wine_quality"] == 30
+    assert "trusted.erp_activities" not in written

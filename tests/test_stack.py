@@ -119,16 +119,23 @@ def s3_client(env: dict[str, str]) -> Any:
     )
 
 
-def get_json(url: str, data: Any = None) -> Any:
+def get_json(url: str, data: Any = None, token: str | None = None) -> Any:
+    """``url``'s JSON answer; the stack's MLflow and model server want their token."""
     body = None if data is None else json.dumps(data).encode()
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=body, headers=headers)
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
 
 def model_versions(env: dict[str, str]) -> list[int]:
     query = "filter=name%3D%27wine-quality%27"
-    found = get_json(f"{env['MLFLOW_TRACKING_URI']}/api/2.0/mlflow/model-versions/search?{query}")
+    found = get_json(
+        f"{env['MLFLOW_TRACKING_URI']}/api/2.0/mlflow/model-versions/search?{query}",
+        token=env["MLFLOW_TRACKING_TOKEN"],
+    )
     return sorted(int(v["version"]) for v in found.get("model_versions", []))
 
 
@@ -164,18 +171,20 @@ def test_a_boto3_upload_reaches_trusted_and_a_served_champion_then_a_new_version
              120, home)  # fmt: skip
 
     serve = services(home)["serve"]["url"]
+    token = env["AGROLAKE_SERVE_TOKEN"]
     health = wait_for(
         "a champion served",
-        lambda: _served(serve),
+        lambda: _served(serve, token),
         300,
         home,
     )
     assert health["following"] == "wine-quality@champion"
-    prediction = get_json(
-        serve + "/invocations",
-        {"dataframe_split": {"columns": _features(), "data": ROW}},
-    )
+    request = {"dataframe_split": {"columns": _features(), "data": ROW}}
+    prediction = get_json(serve + "/invocations", request, token=token)
     assert len(prediction["predictions"]) == 1
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        get_json(serve + "/invocations", request)  # the stack's model server wants its token
+    assert refused.value.code == 401
     assert model_versions(env) == [1]
 
     more = write_wine_quality(tmp_path / "vino2.csv", rows=150, seed=2)
@@ -220,7 +229,9 @@ def test_the_demo_on_the_stack_leads_to_a_model_of_its_wine_table(
     wait_for("a model of the demo's wine table",
              lambda: len(model_versions(env)) == len(before) + 1, 300, home)  # fmt: skip
     query = f"{env['MLFLOW_TRACKING_URI']}/api/2.0/mlflow/registered-models/alias"
-    champion = get_json(f"{query}?name=wine-quality&alias=champion")["model_version"]
+    champion = get_json(
+        f"{query}?name=wine-quality&alias=champion", token=env["MLFLOW_TRACKING_TOKEN"]
+    )["model_version"]
     assert int(champion["version"]) in model_versions(env)
 
 
@@ -247,9 +258,9 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _served(url: str) -> dict[str, Any] | None:
+def _served(url: str, token: str) -> dict[str, Any] | None:
     try:
-        found = get_json(url + "/model")
+        found = get_json(url + "/model", token=token)
     except (urllib.error.URLError, OSError):
         return None
     return found if found.get("status") == "ok" else None

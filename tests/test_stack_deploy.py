@@ -55,6 +55,8 @@ def stack_plan(network: Network, home: str, data: str) -> list[Program]:
         mlflow_backend_store_uri=f"postgresql+psycopg://{database}/mlflow",
         prefect_database_url=f"postgresql+asyncpg://{database}/prefect",
         webhook_token="${AGROLAKE_WEBHOOK_TOKEN}",
+        mlflow_token="${AGROLAKE_MLFLOW_TOKEN}",
+        serve_token="${AGROLAKE_SERVE_TOKEN}",
         buckets=BUCKETS,
     )
     return plan(config)
@@ -108,7 +110,11 @@ def test_compose_publishes_ports_on_this_host_only_unless_asked_and_keeps_secret
         for port in service.get("ports", []):
             assert port.startswith("${AGROLAKE_PUBLISH_ADDRESS:-127.0.0.1}:"), (name, port)
     text = (DEPLOY / "compose.yaml").read_text()
-    for secret in ("POSTGRES_PASSWORD", "AGROLAKE_S3_SECRET_ACCESS_KEY", "AGROLAKE_WEBHOOK_TOKEN"):
+    secrets = (
+        "POSTGRES_PASSWORD", "AGROLAKE_S3_SECRET_ACCESS_KEY", "AGROLAKE_WEBHOOK_TOKEN",
+        "AGROLAKE_MLFLOW_TOKEN", "AGROLAKE_SERVE_TOKEN",
+    )  # fmt: skip
+    for secret in secrets:
         assert f"${{{secret}:?" in text  # from deploy/.env, never written in the file
         assert secret in (DEPLOY / "compose.env.example").read_text()
     assert set(compose["volumes"]) >= {"postgres-data", "s3-data", "prefect-data"}

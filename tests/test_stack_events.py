@@ -35,7 +35,7 @@ def test_agrolake_run_publishes_the_table_versions_it_wrote(
     }
     wine = write_wine_quality(tmp_path / "vino.csv", rows=40)
     since = datetime.now(UTC)
-    for argv in (["ingest", str(wine)], ["run"]):
+    for argv in (["init"], ["ingest", str(wine)], ["run"]):
         done = subprocess.run(
             [AGROLAKE, *argv], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300
         )

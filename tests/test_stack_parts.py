@@ -69,6 +69,26 @@ def test_the_state_keeps_its_secrets_private_and_the_same(tmp_path: Path) -> Non
         load_state(layout)
 
 
+def test_a_stack_from_before_the_server_tokens_gets_them_once(tmp_path: Path) -> None:
+    """An earlier version saved no MLflow or model server token: generated at the first
+    read and saved, so `stack env` and the services see the same ones."""
+    layout = StackLayout.under(tmp_path / "home")
+    layout.ensure()
+    ports = {name: 20000 + i for i, name in enumerate(stack_layout.DEFAULT_PORTS)}
+    state = StackState("127.0.0.1", 1, ports, s3_managed=True, postgres_managed=True)
+    older = {k: v for k, v in state.to_json().items() if k not in ("mlflow_token", "serve_token")}
+    layout.state_file.write_text(json.dumps(older))
+    first, second = load_state(layout), load_state(layout)
+    assert first is not None and first == second
+    assert first.webhook_token == state.webhook_token
+    assert len({first.mlflow_token, first.serve_token, first.webhook_token}) == 3
+    assert stat.S_IMODE(layout.state_file.stat().st_mode) == 0o600
+    config = stack_config(Settings(home=tmp_path / "home"), layout, first)
+    client = config.client_env()
+    assert client["AGROLAKE_MLFLOW_TOKEN"] == client["MLFLOW_TRACKING_TOKEN"] == first.mlflow_token
+    assert client["AGROLAKE_SERVE_TOKEN"] == first.serve_token
+
+
 def test_supervisord_reads_the_configuration_as_written(tmp_path: Path) -> None:
     """supervisord's own parser: commands, per-process names, environments with % and
     quotes survive, and each process carries the marker `down` looks for."""

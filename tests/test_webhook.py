@@ -120,6 +120,21 @@ def test_receiver_rejects_bad_tokens_and_bodies_with_4xx() -> None:
     assert wake.calls == 0
 
 
+def test_deeply_nested_json_is_a_400_not_a_500() -> None:
+    """Python's JSON parser gives up past its recursion limit: still the client's fault."""
+    wake = RecordingWake()
+    with TestClient(create_app(TOKEN, "landing-zone", wake)) as client:
+        for deep in (
+            b"[" * 100_000 + b"]" * 100_000,  # 200 KB: under the size limit
+            b'{"Records": ' + b'{"a": ' * 50_000 + b"1" + b"}" * 50_000 + b"}",
+        ):
+            answer = client.post("/s3-events", content=deep, headers=AUTH)
+            assert answer.status_code == 400
+            assert answer.json() == {"error": "body is JSON nested too deeply for a notification"}
+        assert client.get("/health").json()["events"] == 0
+    assert wake.calls == 0
+
+
 def test_receiver_accepts_a_notification_and_wakes() -> None:
     wake = RecordingWake()
     with TestClient(create_app(TOKEN, "landing-zone", wake)) as client:

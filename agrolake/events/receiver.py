@@ -10,7 +10,6 @@ makes sure one landing run is queued); this module knows nothing of Prefect.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -23,6 +22,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from agrolake.events.s3 import MalformedEvent, parse_notification, wakes_landing
+from agrolake.lake.http_guard import token_matches
 
 log = logging.getLogger("agrolake.events.receiver")
 
@@ -80,13 +80,11 @@ def create_app(token: str, landing_bucket: str, wake: Wake) -> Starlette:
     """The receiver: ``POST /s3-events`` (bearer ``token``) and ``GET /health``."""
     if not token:
         raise ValueError("the webhook needs a token")
-    expected = f"Bearer {token}".encode()
     counters = Counters()
     coalescer = Coalescer(wake, counters)
 
     async def s3_events(request: Request) -> JSONResponse:
-        given = request.headers.get("authorization", "").encode()
-        if not hmac.compare_digest(given, expected):
+        if not token_matches(request.headers.get("authorization", ""), token):
             return _error(401, "missing or wrong bearer token")
         body = await _read_capped(request)
         if body is None:
@@ -95,6 +93,8 @@ def create_app(token: str, landing_bucket: str, wake: Wake) -> Starlette:
             events = parse_notification(json.loads(body))
         except (ValueError, UnicodeDecodeError):
             return _error(400, "body is not JSON")
+        except RecursionError:  # [[[[…]]]]: Python's parser gives up, which is no 500
+            return _error(400, "body is JSON nested too deeply for a notification")
         except MalformedEvent as exc:
             return _error(400, exc.message)
         counters.events += 1

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from agrolake.lake.private_files import private_folder
 from agrolake.lake.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -58,23 +59,21 @@ class Lake:
 
     @property
     def is_ready(self) -> bool:
-        """Whether this lake object was initialised (``init``/``ready``)."""
+        """Whether this lake object was made ready (``init`` or ``ready``)."""
         return self._ready
-
-    def ready(self) -> None:
-        """``init`` once for this lake object: a flow run that finds nothing to do never
-        pays for it (SQLAlchemy, the catalog's revision, the buckets)."""
-        if not self.is_ready:
-            self.init()
 
     def init(self, *, tables: bool = False) -> list[str]:
         """Create the zone buckets and bring the catalog up to date; idempotent.
+
+        Only ``agrolake init`` (and the set-up steps: the demo, ``agrolake stack``)
+        creates buckets; every other command calls :meth:`ready`, so it works with a
+        key limited to its role (docs/security.md).
 
         The quarantine table is created empty with a new (or upgraded) catalog, or
         when ``tables`` asks (``agrolake init``): so querying it never fails, while
         a flow run on a lake that has it skips opening a Delta table.
         """
-        self.settings.home.mkdir(parents=True, exist_ok=True)
+        private_folder(self.settings.home)
         extra = (self.settings.bucket_mlflow,) if self.settings.uses_s3 else ()
         buckets = self.store.ensure_buckets(extra)
         if self.catalog.migrate() or tables:
@@ -84,19 +83,32 @@ class Lake:
         self._ready = True
         return buckets
 
+    def ready(self) -> None:
+        """What a command needs before it works on the lake: the home, and the catalog
+        up to date. No bucket is created (a missing one is named, with `agrolake init`)
+        and nothing is written to a zone, so a reader's key is enough. Once per lake
+        object, and only when first needed: a flow run that finds nothing to do never
+        pays for it (SQLAlchemy, the catalog's revision)."""
+        if self._ready:
+            return
+        private_folder(self.settings.home)
+        self.catalog.migrate()
+        self._ready = True
+
     def close(self) -> None:
         if "catalog" in self.__dict__:
             self.catalog.dispose()
 
 
 @contextmanager
-def open_lake(*, init: bool = True, **overrides: object) -> Iterator[Lake]:
-    """A lake from the environment, initialised (unless ``init=False``: then the first step
-    that needs it calls ``ready``), closed afterwards (flows, scripts)."""
+def open_lake(*, ready: bool = True, **overrides: object) -> Iterator[Lake]:
+    """A lake from the environment, ready (:meth:`Lake.ready`: no bucket is created;
+    with ``ready=False`` the first step that needs it calls ``ready``), closed
+    afterwards (flows, scripts)."""
     lake = Lake.from_env(**overrides)
     try:
-        if init:
-            lake.init()
+        if ready:
+            lake.ready()
         yield lake
     finally:
         lake.close()

@@ -8,6 +8,7 @@ delta-rs and polars use).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -21,11 +22,62 @@ import obstore
 from obstore import exceptions as obs_errors
 from obstore.store import LocalStore, S3Store
 
-from agrolake.errors import ObjectExists, ObjectNotFound, StorageError, StorageUnavailable
+from agrolake.errors import (
+    ObjectExists,
+    ObjectNotFound,
+    StorageError,
+    StorageRefused,
+    StorageUnavailable,
+)
+from agrolake.lake.private_files import private_folder
 from agrolake.lake.settings import ZONES, Settings, Zone
 from agrolake.lake.spool import spool as spool_folder
 
 Payload = bytes | Path | IO[bytes]
+
+# The S3 error code in an error body (obstore and delta-rs keep the body in the message).
+_S3_CODE = re.compile(r"<Code>([A-Za-z]+)</Code>")
+_WRONG_KEY = frozenset({"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken"})
+_DENIED = frozenset({"AccessDenied", "AllAccessDisabled"})
+
+
+def endpoint_of(settings: Settings) -> str:
+    """The S3 endpoint (or AWS's) or the local folder, for messages."""
+    if not settings.uses_s3:
+        return str(settings.lake_folder)
+    return settings.s3.endpoint_url or f"AWS S3 ({settings.s3.region})"
+
+
+def refusal(
+    error: BaseException | str, what: str, bucket: str, endpoint: str
+) -> StorageRefused | None:
+    """The error as the set-up's problem (a missing bucket, a refused key), else None.
+
+    ``what`` says what was tried (``write s3://landing-zone/x.csv``). Such an error is
+    the same for every file, so it stops a run; and a missing bucket is not a missing
+    object (S3 answers 404 to both).
+    """
+    found = _S3_CODE.search(str(error))
+    code = found.group(1) if found else None
+    if code == "NoSuchBucket":
+        return StorageRefused(
+            f"{what}: there is no bucket {bucket} at {endpoint}; `agrolake init` creates "
+            "the buckets (with a key that may create them)",
+            bucket=bucket,
+        )
+    if code in _DENIED:
+        return StorageRefused(
+            f"{what}: access denied: this key's policy does not allow it (docs/security.md "
+            "says what each role's key needs)",
+            bucket=bucket,
+        )
+    if code in _WRONG_KEY:
+        return StorageRefused(
+            f"{what}: the store does not accept this key ({code}); check "
+            "AGROLAKE_S3_ACCESS_KEY_ID and AGROLAKE_S3_SECRET_ACCESS_KEY",
+            bucket=bucket,
+        )
+    return None
 
 
 @dataclass(frozen=True)
@@ -76,9 +128,7 @@ class ObjectStore:
 
     def describe_endpoint(self) -> str:
         """The S3 endpoint (or AWS's) or the local folder, for messages."""
-        if not self.is_s3:
-            return str(self._settings.lake_folder)
-        return self._settings.s3.endpoint_url or f"AWS S3 ({self._settings.s3.region})"
+        return endpoint_of(self._settings)
 
     def describe(self, zone: Zone, key: str = "") -> str:
         """A human address of an object, for messages (never with credentials)."""
@@ -91,16 +141,24 @@ class ObjectStore:
             if self.is_s3:
                 self._stores[bucket] = S3Store(bucket, **self._settings.s3.to_obstore())
             else:
-                folder = self._settings.lake_folder / bucket
-                folder.mkdir(parents=True, exist_ok=True)
-                self._stores[bucket] = LocalStore(folder)
+                # The local folder is the user's own: its buckets are made as needed.
+                self._stores[bucket] = LocalStore(
+                    private_folder(self._settings.lake_folder / bucket)
+                )
         return self._stores[bucket]
 
     @contextmanager
     def _translated(self, action: str, zone: Zone, key: str) -> Iterator[None]:
         where = self.describe(zone, key)
         try:
-            yield
+            try:
+                yield
+            except (obs_errors.BaseError, OSError) as exc:
+                bucket = self._settings.bucket(zone)
+                refused = refusal(exc, f"{action} {where}", bucket, self.describe_endpoint())
+                if refused is not None:
+                    raise refused from exc
+                raise
         except (obs_errors.NotFoundError, FileNotFoundError) as exc:
             raise ObjectNotFound(f"{action} {where}: no such object", zone=zone, key=key) from exc
         except (
@@ -112,9 +170,10 @@ class ObjectStore:
                 f"{action} {where}: an object exists there", zone=zone, key=key
             ) from exc
         except (obs_errors.PermissionDeniedError, obs_errors.UnauthenticatedError) as exc:
-            raise StorageError(
+            # A refusal without a body to name it (HEAD): the key, or its policy.
+            raise StorageRefused(
                 f"{action} {where}: access denied; check AGROLAKE_S3_ACCESS_KEY_ID and "
-                "AGROLAKE_S3_SECRET_ACCESS_KEY",
+                "AGROLAKE_S3_SECRET_ACCESS_KEY, and the key's policy (docs/security.md)",
                 zone=zone,
                 key=key,
             ) from exc
@@ -122,34 +181,57 @@ class ObjectStore:
             raise StorageError(f"{action} {where}: invalid key", zone=zone, key=key) from exc
         except (obs_errors.BaseError, OSError) as exc:
             detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            endpoint = self.describe_endpoint()
+            if endpoint not in detail:  # e.g. credentials fetched from somewhere else
+                detail = f"{endpoint}: {detail}"
             raise StorageUnavailable(f"{action} {where}: {detail}", zone=zone, key=key) from exc
 
     # -- buckets ---------------------------------------------------------------
 
     def ensure_buckets(self, extra: tuple[str, ...] = ()) -> list[str]:
-        """Create the zone buckets (and ``extra`` ones) that do not exist; idempotent."""
+        """Create the zone buckets (and ``extra`` ones) that do not exist; idempotent.
+
+        Only ``agrolake init`` calls this: every other command works with a key limited
+        to its role (docs/security.md), which may not create buckets. A bucket that
+        exists is left alone, so ``init`` on a lake set up by an administrator needs no
+        right to create one.
+        """
         buckets = [self._settings.bucket(z) for z in ZONES] + list(extra)
         if not self.is_s3:
             for bucket in buckets:
-                (self._settings.lake_folder / bucket).mkdir(parents=True, exist_ok=True)
+                private_folder(self._settings.lake_folder / bucket)
             return buckets
         # obstore cannot create buckets; boto3 is the standard client for that one call.
         import boto3
         from botocore.exceptions import BotoCoreError, ClientError
 
         client = boto3.client("s3", **self._settings.s3.to_boto3())
+        where = self.describe_endpoint()
         for bucket in buckets:
+            try:
+                client.head_bucket(Bucket=bucket)
+                continue
+            except ClientError:
+                pass  # missing (404), or this key may not look (403): try to create it
+            except BotoCoreError as exc:
+                raise StorageUnavailable(f"cannot reach {where}: {exc}") from exc
             try:
                 client.create_bucket(Bucket=bucket)
             except ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code", "")
-                if code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
-                    where = self.describe_endpoint()
-                    raise StorageError(
-                        f"cannot create bucket {bucket} at {where}: {code or exc}"
+                if code in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                    continue
+                if code in _DENIED:
+                    raise StorageRefused(
+                        f"cannot create bucket {bucket} at {where}: access denied; "
+                        "`agrolake init` needs a key that may create buckets (an "
+                        "administrator's), the other commands do not (docs/security.md)",
+                        bucket=bucket,
                     ) from exc
+                raise StorageError(
+                    f"cannot create bucket {bucket} at {where}: {code or exc}"
+                ) from exc
             except BotoCoreError as exc:
-                where = self.describe_endpoint()
                 raise StorageUnavailable(
                     f"cannot create bucket {bucket} at {where}: {exc}"
                 ) from exc
@@ -228,13 +310,17 @@ class ObjectStore:
         from botocore.exceptions import BotoCoreError, ClientError
 
         client = boto3.client("s3", **self._settings.s3.to_boto3())
+        bucket = self._settings.bucket(zone)
         try:
-            for page in client.get_paginator("list_objects_v2").paginate(
-                Bucket=self._settings.bucket(zone)
-            ):
+            for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
                 for item in page.get("Contents", []):
                     yield str(item["Key"])
-        except (BotoCoreError, ClientError) as exc:
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            what = f"list {self.describe(zone)}"
+            refused = refusal(f"<Code>{code}</Code>", what, bucket, self.describe_endpoint())
+            raise refused or StorageUnavailable(f"{what}: {exc}") from exc
+        except BotoCoreError as exc:
             raise StorageUnavailable(f"list {self.describe(zone)}: {exc}") from exc
 
     def addressable(self, zone: Zone, key: str) -> ObjectInfo | None:

@@ -22,6 +22,7 @@ from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_ra
 
 from agrolake.errors import StorageError, StorageUnavailable, UsageError
 from agrolake.lake.settings import Settings, Zone
+from agrolake.lake.storage import endpoint_of, refusal
 
 T = TypeVar("T")
 SQL_ZONES: tuple[Zone, ...] = ("trusted", "refined")
@@ -150,7 +151,7 @@ class Tables:
         except TableNotFoundError:
             return None
         except (DeltaError, OSError) as exc:  # the store is out, or refuses the keys
-            raise StorageUnavailable(f"reading {ref.sql_name}: {first_line(exc)}") from exc
+            raise self._refused(exc, "reading", ref) from exc
         if version is not None:
             try:
                 table.load_as_version(version)
@@ -173,14 +174,14 @@ class Tables:
         try:
             return None if dataset is None else dataset.to_table()
         except OSError as exc:
-            raise StorageUnavailable(f"reading {ref.sql_name}: {first_line(exc)}") from exc
+            raise self._refused(exc, "reading", ref) from exc
 
     def rows(self, ref: TableRef) -> int:
         dataset = self.dataset(ref)
         try:
             return 0 if dataset is None else dataset.count_rows()
         except OSError as exc:
-            raise StorageUnavailable(f"reading {ref.sql_name}: {first_line(exc)}") from exc
+            raise self._refused(exc, "reading", ref) from exc
 
     def holds_any(self, ref: TableRef, column: str, values: Sequence[str]) -> bool:
         """Whether any row has one of ``values`` in ``column`` (a missing table holds none).
@@ -206,9 +207,19 @@ class Tables:
         try:
             return _on_conflict(action)()
         except OSError as exc:  # delta-rs's I/O: the store is out (after its own retries)
-            raise StorageUnavailable(f"writing {ref.sql_name}: {first_line(exc)}") from exc
+            raise self._refused(exc, "writing", ref) from exc
         except (CommitFailedError, _CreatedMeanwhile, DeltaError) as exc:
-            raise StorageError(f"writing {ref.sql_name} failed: {first_line(exc)}") from exc
+            what = f"writing {ref.sql_name}"
+            bucket = self._settings.bucket(ref.zone)
+            refused = refusal(exc, what, bucket, endpoint_of(self._settings))
+            raise refused or StorageError(f"{what} failed: {first_line(exc)}") from exc
+
+    def _refused(self, exc: BaseException, verb: str, ref: TableRef) -> StorageError:
+        """A missing bucket or a refused key (the set-up's), else an outage."""
+        what = f"{verb} {ref.sql_name}"
+        bucket = self._settings.bucket(ref.zone)
+        refused = refusal(exc, what, bucket, endpoint_of(self._settings))
+        return refused or StorageUnavailable(f"{what}: {first_line(exc)}")
 
     def replace_where(
         self, ref: TableRef, data: Any, predicate: str, partition_by: Sequence[str] = ()
@@ -353,6 +364,9 @@ class Tables:
                 configuration=table_properties(self._settings),
             )  # fmt: skip
         except (DeltaError, CommitFailedError) as exc:
+            what, bucket = f"creating {ref.sql_name}", self._settings.bucket(ref.zone)
+            if refused := refusal(exc, what, bucket, endpoint_of(self._settings)):
+                raise refused from exc  # not a race another writer won: no retry helps
             raise _CreatedMeanwhile(ref.sql_name) from exc
 
 

@@ -6,6 +6,7 @@ import logging
 import os
 from typing import TYPE_CHECKING
 
+from agrolake.lake.private_files import private_file, private_folder
 from agrolake.lake.settings import Settings
 
 if TYPE_CHECKING:
@@ -30,8 +31,10 @@ def client(settings: Settings) -> MlflowClient:
         logging.getLogger("mlflow.utils.environment").setLevel(logging.ERROR)
         logging.getLogger("alembic").setLevel(logging.WARNING)
     if settings.embedded_tracking:
-        settings.home.mkdir(parents=True, exist_ok=True)
         _create_embedded_store(settings)
+    elif settings.mlflow_token is not None:
+        # MLflow's REST client sends this variable as 'Authorization: Bearer'.
+        os.environ.setdefault("MLFLOW_TRACKING_TOKEN", settings.mlflow_token.get_secret_value())
     mlflow.set_tracking_uri(settings.tracking_uri)
     mlflow.set_registry_uri(settings.tracking_uri)
     return MlflowClient(settings.tracking_uri, settings.tracking_uri)
@@ -45,10 +48,15 @@ def _create_embedded_store(settings: Settings) -> None:
     Default experiment keeps them in ``<home>/mlartifacts/0`` like every other one.
     (A tracking server's Default experiment uses the server's artifact root.)
     """
-    if (settings.home / "mlflow.db").exists():
+    database = settings.home / "mlflow.db"
+    if database.exists() and database.stat().st_size:
         return
     from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
+    # Runs, metrics and models are for the owner's eyes only: the store 0600 (SQLite
+    # opens the empty file as a new database), the folders 0700.
+    private_file(database)
+    private_folder(settings.artifacts_folder)
     root = settings.artifacts_folder.as_uri()
     store = SqlAlchemyStore(settings.tracking_uri, root)  # type: ignore[no-untyped-call]
     store.engine.dispose()
@@ -75,4 +83,5 @@ def server_config(settings: Settings, host: str, port: int) -> TrackingServerCon
         f"s3://{settings.bucket_mlflow}/" if settings.uses_s3 else str(settings.artifacts_folder)
     )
     s3_env = settings.s3.to_mlflow_env() if destination.startswith("s3://") else {}
-    return TrackingServerConfig(backend, destination, host, port, s3_env)
+    token = settings.mlflow_token.get_secret_value() if settings.mlflow_token else None
+    return TrackingServerConfig(backend, destination, host, port, s3_env, token)

@@ -48,6 +48,9 @@ from typing import IO
 from urllib.parse import urlparse
 
 from agrolake.errors import AgrolakeError
+from agrolake.lake.http_guard import require_token
+from agrolake.lake.private_files import private_file
+from agrolake.ml.tracking_app import TOKEN_VARIABLE
 
 __all__ = [
     "MLFLOW_APP",
@@ -98,14 +101,15 @@ _MIGRATE_URI = "_AGROLAKE_MLFLOW_BACKEND_STORE_URI"
 #: in the server: measured with bench/mlflow_server.py (docs/ml-server.md).
 SKIPPED_IMPORTS = ("polars", "pyarrow", "scipy")
 _HDFS = ("hdfs", "viewfs")
-# The server process: uvicorn's own CLI entry point (what `python -m uvicorn` runs),
-# after marking the optional packages as absent.
+# The server process: agrolake.ml.tracking_app (uvicorn with the token and read
+# deadlines), after marking the optional packages as absent.
 _SERVE_CODE = (
     "import sys\n"
     "sys.modules.update(dict.fromkeys({names!r}))\n"
-    "from uvicorn.main import main\n"
-    "main(prog_name='uvicorn')\n"
+    "from agrolake.ml.tracking_app import main\n"
+    "main()\n"
 )
+_SERVE_MODULE = "agrolake.ml.tracking_app"
 
 # What `mlflow db upgrade URL` runs (mlflow/db.py): create every table in an empty
 # database, otherwise alembic-upgrade to head (a no-op when already there). The same
@@ -138,7 +142,7 @@ class TrackingServerConfig:
     server writes proxied artifacts, ``s3://bucket[/prefix]`` or a local folder.
     ``s3_env``: environment for MLflow's S3 artifact repository (boto3), e.g.
     ``MLFLOW_S3_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``,
-    ``AWS_DEFAULT_REGION`` (see ``S3Credentials.to_mlflow_env``).
+    ``AWS_DEFAULT_REGION`` (see ``S3Credentials.to_mlflow_env``). ``token``: see below.
     """
 
     backend_store_uri: str
@@ -146,6 +150,9 @@ class TrackingServerConfig:
     host: str = "127.0.0.1"
     port: int = 5000
     s3_env: dict[str, str] = field(default_factory=dict)
+    #: Wanted on every request but /health (``AGROLAKE_MLFLOW_TOKEN``); required to
+    #: listen on an address other than loopback.
+    token: str | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
@@ -181,8 +188,10 @@ def server_environment(config: TrackingServerConfig) -> dict[str, str]:
     D --serve-artifacts`` hands to its uvicorn workers (``mlflow.server._run_server``),
     with the job runner and telemetry switched off, plus ``config.s3_env``.
     """
+    token = {TOKEN_VARIABLE: config.token} if config.token else {}
     return {
         **config.s3_env,
+        **token,
         _BACKEND_STORE: config.backend_store_uri,
         _REGISTRY_STORE: config.backend_store_uri,
         _ARTIFACT_ROOT: _PROXIED_ARTIFACT_ROOT,
@@ -228,13 +237,16 @@ def server_command(
     base_env: Mapping[str, str] | None = None,
     skip_optional_imports: bool = True,
 ) -> tuple[list[str], dict[str, str]]:
-    """argv and complete environment of the lean server: one uvicorn process.
+    """argv and complete environment of the lean server: one uvicorn process
+    (:mod:`agrolake.ml.tracking_app`: uvicorn in its own process, without a supervisor
+    or workers, MLflow's app behind ``config.token``, with read deadlines).
 
     ``base_env`` (default ``os.environ``) is the environment to start from; ambient
     ``_MLFLOW_*``, ``UVICORN_*`` and client-side MLflow variables are dropped from it.
-    ``skip_optional_imports``: start uvicorn's CLI through a ``python -c`` prelude that
-    marks :data:`SKIPPED_IMPORTS` as absent (otherwise plain ``python -m uvicorn``).
-    Run :func:`migrate_backend_store` first (``run_server`` does).
+    ``skip_optional_imports``: start it through a ``python -c`` prelude that marks
+    :data:`SKIPPED_IMPORTS` as absent (otherwise ``python -m agrolake.ml.tracking_app``).
+    The token travels in the environment. Run :func:`migrate_backend_store` first
+    (``run_server`` does).
     """
     skipped = [
         name
@@ -244,20 +256,10 @@ def server_command(
     if skip_optional_imports and skipped:
         argv = [sys.executable, "-c", _SERVE_CODE.format(names=tuple(skipped))]
     else:
-        argv = [sys.executable, "-m", "uvicorn"]
+        argv = [sys.executable, "-m", _SERVE_MODULE]
     if (log_config := _uvicorn_log_config()) is not None:
         argv += ["--log-config", log_config]
-    argv += [
-        "--host",
-        config.host,
-        "--port",
-        str(config.port),
-        # Exactly one worker: uvicorn then serves in its own process, without a
-        # supervisor (and $WEB_CONCURRENCY cannot turn workers on).
-        "--workers",
-        "1",
-        MLFLOW_APP,
-    ]
+    argv += ["--host", config.host, "--port", str(config.port), MLFLOW_APP]
     return argv, _base_environment(base_env) | server_environment(config)
 
 
@@ -274,15 +276,16 @@ def migrate_command(
     return [sys.executable, "-c", _MIGRATE_CODE], env
 
 
-def _ensure_sqlite_folder(uri: str) -> None:
-    """SQLite creates a missing file but not a missing folder: create it."""
+def _ensure_sqlite_file(uri: str) -> None:
+    """SQLite creates a missing file but not a missing folder: create both, the file 0600
+    and new folders 0700 (runs and models are the owner's)."""
     if not uri.startswith("sqlite:"):
         return
     from sqlalchemy.engine import make_url
 
     database = make_url(uri).database
     if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        private_file(Path(database).expanduser())
 
 
 def migrate_backend_store(
@@ -298,7 +301,7 @@ def migrate_backend_store(
     ``output`` (stdout and stderr), by default to this process's stdout/stderr. Raises
     :class:`TrackingStoreMigrationError` if it fails.
     """
-    _ensure_sqlite_folder(config.backend_store_uri)
+    _ensure_sqlite_file(config.backend_store_uri)
     argv, env = migrate_command(config, base_env=base_env)
     try:
         result = subprocess.run(
@@ -364,7 +367,13 @@ def run_server(config: TrackingServerConfig, *, replace_process: bool = True) ->
     (``os.execve``): no parent stays behind, signals reach uvicorn directly, and the
     function only returns if the migration fails (its exit code). Otherwise the server
     runs as a child; SIGINT/SIGTERM are forwarded to it and its exit code is returned.
+
+    Raises ``ConfigError`` at once, before the migration, for a ``host`` other than
+    loopback without a token.
     """
+    require_token(
+        config.host, config.token, server="agrolake mlflow-server", setting="AGROLAKE_MLFLOW_TOKEN"
+    )
     try:
         migrate_backend_store(config)
     except TrackingStoreMigrationError as exc:

@@ -118,11 +118,12 @@ class Registry(Protocol):
         ...
 
 
-def open_registry(tracking_uri: str) -> Registry:
-    """The reader for ``tracking_uri``: REST for ``http[s]://``, SQLite for ``sqlite:///``."""
+def open_registry(tracking_uri: str, *, token: str | None = None) -> Registry:
+    """The reader for ``tracking_uri``: REST for ``http[s]://`` (sending ``token`` as a
+    bearer token when given: ``AGROLAKE_MLFLOW_TOKEN``), SQLite for ``sqlite:///``."""
     scheme = urllib.parse.urlparse(tracking_uri).scheme.lower()
     if scheme in ("http", "https"):
-        return RestRegistry(tracking_uri)
+        return RestRegistry(tracking_uri, token=token)
     if scheme == "sqlite":
         return SqliteRegistry(_sqlite_path(tracking_uri))
     raise ServingError(
@@ -283,14 +284,17 @@ def _local_folder(uri: str | None) -> Path | None:
 class RestRegistry:
     """A tracking server's REST API (MLflow 2.x/3.x endpoints)."""
 
-    def __init__(self, base_url: str, *, timeout: float = 30.0) -> None:
+    def __init__(self, base_url: str, *, timeout: float = 30.0, token: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.location = self.base_url
         self.timeout = timeout
+        self._headers = {"Accept": "application/json"}
+        if token:
+            self._headers["Authorization"] = f"Bearer {token}"
 
     def _get(self, path: str, params: dict[str, str]) -> tuple[int, bytes]:
         url = f"{self.base_url}{path}?{urllib.parse.urlencode(params)}"
-        request = urllib.request.Request(url, headers={"Accept": "application/json"})
+        request = urllib.request.Request(url, headers=self._headers)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 return int(response.status), bytes(response.read())
@@ -325,6 +329,11 @@ class RestRegistry:
                     f"unexpected answer from {self.base_url}{path}: {body[:200]!r}"
                 ) from exc
         error_code, message = _mlflow_error(body)
+        if status == 401:
+            raise ServingError(
+                f"the tracking server at {self.base_url} wants a token: set "
+                "AGROLAKE_MLFLOW_TOKEN to the one `agrolake mlflow-server` was given"
+            )
         if status >= 500 or status == 429:
             raise RegistryUnavailable(f"the tracking server answered {status}: {message}")
         if error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE") or status == 404:

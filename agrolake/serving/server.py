@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import sys
 
+from pydantic import SecretStr
+
+from agrolake.lake.http_guard import gate, require_token, uvicorn_limits
 from agrolake.lake.settings import Settings
 from agrolake.serving import DEFAULT_MAX_BODY_BYTES, DEFAULT_MODEL
 from agrolake.serving.app import AliasFollower, ModelHolder, ScoringApp
@@ -14,6 +18,8 @@ from agrolake.serving.model_registry import ModelSpec, open_registry
 from agrolake.serving.runtime import load
 
 log = logging.getLogger("agrolake.serving")
+#: What answers without the token: health checks.
+OPEN_PATHS = ("/ping", "/health")
 
 
 def run(
@@ -32,9 +38,15 @@ def run(
     _configure_logging()
     if poll_seconds <= 0:
         raise ServingError(f"poll_seconds must be positive, got {poll_seconds}")
+    token = _secret(settings.serve_token)
+    require_token(host, token, server="agrolake serve", setting="AGROLAKE_SERVE_TOKEN")
     spec = ModelSpec.parse(model)
     tracking_uri = settings.tracking_uri
-    registry = open_registry(tracking_uri)
+    mlflow_token = _secret(settings.mlflow_token)
+    if mlflow_token:
+        # The pyfunc fallback loads through MLflow's client, which reads this variable.
+        os.environ.setdefault("MLFLOW_TRACKING_TOKEN", mlflow_token)
+    registry = open_registry(tracking_uri, token=mlflow_token)
     info = registry.resolve(spec)
     if not info.ready:
         raise ServingError(f"{spec} points at version {info.version}, which is {info.status}")
@@ -44,7 +56,8 @@ def run(
         holder, max_body_bytes=max_body_bytes, server_version=_version(), strict=strict
     )
     config = uvicorn.Config(
-        app,
+        # Health checks need no token (load balancers, the stack's probes).
+        gate(app, token, open_paths=OPEN_PATHS),
         lifespan="off",
         ws="none",  # no websockets module in memory
         interface="asgi3",
@@ -52,6 +65,7 @@ def run(
         log_config=None,
         log_level="warning",
         timeout_graceful_shutdown=5,
+        **uvicorn_limits(),
     )
     server = uvicorn.Server(config)
     follower = AliasFollower(holder, registry, tracking_uri, poll_seconds)
@@ -69,6 +83,8 @@ def run(
         f", following the alias every {poll_seconds:g} s" if spec.alias else "",
         ", strict" if strict else "",
     )
+    if token:
+        log.info("requests but %s need the token (AGROLAKE_SERVE_TOKEN)", ", ".join(OPEN_PATHS))
     try:
         server.run(sockets=[listener])
     finally:
@@ -120,3 +136,7 @@ def _configure_logging() -> None:
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value else None

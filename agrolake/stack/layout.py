@@ -12,7 +12,6 @@ import contextlib
 import dataclasses
 import hashlib
 import json
-import os
 import secrets
 import socket
 import tempfile
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from agrolake.errors import ConfigError
+from agrolake.lake.private_files import private_folder, write_private
 
 #: Services' default ports, used when free at the first ``up`` (each SeaweedFS component
 #: also takes its port + 10000 for gRPC). A taken one is replaced by a free random port.
@@ -90,8 +90,8 @@ class StackLayout:
 
     def ensure(self) -> None:
         for folder in (self.root, self.logs, self.root / "data"):
-            folder.mkdir(parents=True, exist_ok=True)
-        self.root.chmod(0o700)
+            private_folder(folder)
+        self.root.chmod(0o700)  # one made by an earlier version may be wider
 
 
 @dataclass
@@ -111,6 +111,8 @@ class StackState:
     s3_secret_access_key: str = field(default_factory=lambda: secrets.token_hex(20))
     postgres_password: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     webhook_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    mlflow_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    serve_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
 
     @property
     def connect_host(self) -> str:
@@ -129,27 +131,26 @@ class StackState:
 
 
 def load_state(layout: StackLayout) -> StackState | None:
-    """The stack's saved state, or None before the first ``up``."""
+    """The stack's saved state, or None before the first ``up``.
+
+    A secret an earlier version did not generate is generated now and saved at once,
+    so every later command (``env``, ``status``) sees the same one.
+    """
     try:
         text = layout.state_file.read_text()
     except FileNotFoundError:
         return None
     try:
-        return StackState.from_json(json.loads(text))
+        saved = json.loads(text)
+        state = StackState.from_json(saved)
     except (ValueError, TypeError) as exc:
         raise ConfigError(
             f"{layout.state_file} is damaged ({exc}); `agrolake stack down`, then move it "
             "away to start a new stack (its data stays under stack/data)"
         ) from exc
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` readable by its owner only (0600), atomically."""
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.replace(temporary, path)
+    if set(state.to_json()) - set(saved):
+        save_state(layout, state)
+    return state
 
 
 def save_state(layout: StackLayout, state: StackState) -> None:

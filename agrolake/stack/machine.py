@@ -67,6 +67,8 @@ def stack_config(settings: Settings, layout: StackLayout, state: StackState) -> 
         mlflow_backend_store_uri=mlflow,
         prefect_database_url=prefect,
         webhook_token=state.webhook_token,
+        mlflow_token=state.mlflow_token,
+        serve_token=state.serve_token,
         buckets={zone: settings.bucket(zone) for zone in ZONES}
         | {"mlflow": settings.bucket_mlflow},
         postgres_user=POSTGRES_SYSTEM_USER if _is_root() else None,

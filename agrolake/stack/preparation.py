@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import make_url
 
 from agrolake.errors import ConfigError
+from agrolake.lake.private_files import write_private
 from agrolake.lake.settings import Settings, load_settings
-from agrolake.stack.layout import StackLayout, write_private
+from agrolake.stack.layout import StackLayout
 from agrolake.stack.machine import executable, postgres_bin
 from agrolake.stack.programs import WORK_POOL, StackConfig
 

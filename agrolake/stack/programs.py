@@ -93,6 +93,8 @@ class StackConfig:
     mlflow_backend_store_uri: str
     prefect_database_url: str
     webhook_token: str
+    mlflow_token: str
+    serve_token: str
     buckets: Mapping[str, str]
     postgres_user: str | None = None
 
@@ -109,8 +111,12 @@ class StackConfig:
             "AGROLAKE_CATALOG_URL": self.catalog_url,
             "AGROLAKE_MLFLOW_TRACKING_URI": self.network.url("mlflow"),
             "AGROLAKE_WEBHOOK_TOKEN": self.webhook_token,
+            "AGROLAKE_MLFLOW_TOKEN": self.mlflow_token,
+            "AGROLAKE_SERVE_TOKEN": self.serve_token,
             "PREFECT_API_URL": self.network.url("prefect", "/api"),
             "MLFLOW_TRACKING_URI": self.network.url("mlflow"),
+            # Other MLflow clients (the mlflow CLI, a notebook) send it as a bearer token.
+            "MLFLOW_TRACKING_TOKEN": self.mlflow_token,
         }
 
 

@@ -21,6 +21,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from agrolake.errors import AgrolakeError
+from agrolake.lake.http_guard import HEADER_SECONDS, require_token
 from agrolake.lake.settings import Settings, load_settings
 from agrolake.serving import DEFAULT_MODEL, serve
 from agrolake.serving.model_registry import ModelSpec, open_registry
@@ -31,8 +32,9 @@ _POLL_SECONDS = 3.0
 
 def champion_ready(settings: Settings, spec: ModelSpec) -> bool:
     """Whether the registry has ``spec`` and its version is ready to load."""
+    token = settings.mlflow_token.get_secret_value() if settings.mlflow_token else None
     try:
-        return open_registry(settings.tracking_uri).resolve(spec).ready
+        return open_registry(settings.tracking_uri, token=token).resolve(spec).ready
     except AgrolakeError:  # no model or alias yet, registry unreachable: not yet
         return False
 
@@ -46,6 +48,9 @@ def _waiting_handler(model: str) -> type[BaseHTTPRequestHandler]:
     message = f"waiting for a first {model} in the registry"
 
     class Waiting(BaseHTTPRequestHandler):
+        # A socket timeout: a client that sends its request slowly loses its thread.
+        timeout = HEADER_SECONDS
+
         def _answer(self) -> None:
             body = json.dumps(
                 {"status": "waiting", "error_code": "TEMPORARILY_UNAVAILABLE", "message": message}
@@ -94,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="serve: %(message)s", stream=sys.stderr)
     try:
         settings = load_settings()
+        # Before the placeholder listens: it must not answer where the server may not.
+        token = settings.serve_token.get_secret_value() if settings.serve_token else None
+        require_token(args.host, token, server="agrolake serve", setting="AGROLAKE_SERVE_TOKEN")
         wait_for_champion(settings, args.model, args.host, args.port)
         serve(settings, model=args.model, host=args.host, port=args.port)
     except AgrolakeError as exc:

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from agrolake.errors import ConfigError
-from agrolake.stack.layout import StackLayout, write_private
+from agrolake.lake.private_files import write_private
+from agrolake.stack.layout import StackLayout
 from agrolake.stack.machine import executable
 from agrolake.stack.programs import Program
 

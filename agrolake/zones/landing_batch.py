@@ -95,9 +95,12 @@ def land_batch(
         batch.record(todo)
         batch.delete(todo)
     except AgrolakeError as exc:
+        # An outage, a missing bucket or a refused key: not the files' fault. Every file
+        # not settled is given back; an outage ends the run with its summary, the others
+        # stop it with their one-line error.
+        batch.stop(exc, todo)
         if not exc.transient:
             raise
-        batch.stop(exc, todo)
     for f in files:
         if f.fetched is not None:
             f.fetched.path.unlink(missing_ok=True)
@@ -119,7 +122,7 @@ class _Batch:
 
     def clean_up(self, finished: list[_File]) -> None:
         """Files recorded by a worker that died before deleting them from landing."""
-        rows = self.lake.catalog.get_many([f.ingest_id for f in finished])
+        rows = self.lake.catalog.by_id([f.ingest_id for f in finished])
 
         def clean(f: _File) -> Outcome:
             claim, row = f.claim, rows.get(f.ingest_id)
@@ -145,7 +148,7 @@ class _Batch:
         limit, rejected unread."""
         settings = self.lake.settings
         spent = [f for f in files if f.claim.attempts > settings.max_attempts]
-        known = self.lake.catalog.get_many([f.ingest_id for f in spent])
+        known = self.lake.catalog.by_id([f.ingest_id for f in spent])
         for f in spent:
             previous = (row.reason if (row := known.get(f.ingest_id)) else None) or "unknown error"
             f.rejection = FileRejected(
@@ -180,18 +183,21 @@ class _Batch:
     def recognise(self, files: list[_File]) -> None:
         """Each file's structure and dataset (CPU: one file after the other)."""
         # Imported at the first file: a run that finds landing empty skips polars.
-        from agrolake.readers import read_sample
+        from agrolake.readers import ReaderLimits, read_sample
 
+        limits = ReaderLimits.from_settings(self.lake.settings)
         for f in self._open(files):
             if f.fetched is None:
                 continue
             name = f.claim.obj.key.rsplit("/", 1)[-1]
             try:
-                sample = read_sample(f.fetched.path, name)
+                sample = read_sample(f.fetched.path, name, limits)
                 f.dataset = self.recogniser()(sample, name)
                 f.options = sample.read_options
             except FileRejected as rejection:
                 f.rejection = rejection
+            except AgrolakeError as exc:  # not the file's fault (the workbook reader could
+                self._failed(f, exc)  # not start): tried again
             except Exception as exc:  # untrusted bytes: a parser bug must not stop the batch
                 f.rejection = FileRejected(
                     f"{name} could not be read: {type(exc).__name__}: {first_line(exc)}",
@@ -240,7 +246,7 @@ class _Batch:
         open_files = self._open(files)
         duplicates = [f for f in open_files if f.record is None and f.owner is not None]
         here = {f.ingest_id: f for f in files}
-        elsewhere = self.lake.catalog.get_many(
+        elsewhere = self.lake.catalog.by_id(
             sorted({str(f.owner) for f in duplicates if f.owner not in here})
         )
         for f in duplicates:
@@ -279,7 +285,9 @@ class _Batch:
         results = overlapped(lambda f: delete_landing(self.lake, f.claim.obj), done, self.threads)
         for result in results:
             # Recorded already: the next run deletes what is left (a finished claim).
-            if isinstance(result, AgrolakeError) and result.transient and self.stopped is None:
+            if not isinstance(result, AgrolakeError) or self.stopped is not None:
+                continue
+            if result.transient or result.stops_run:
                 self.stopped = result
 
     def stop(self, exc: AgrolakeError, files: list[_File]) -> None:
@@ -298,12 +306,15 @@ class _Batch:
             lake.catalog.forget(claim.ingest_id, lake.worker)
             f.outcome = Outcome(claim.ingest_id, obj.key, "vanished", reason="no longer in landing")
             return
-        if isinstance(exc, AgrolakeError) and exc.transient:
-            # An outage, not this file's fault: it is untried, free at once.
+        if isinstance(exc, AgrolakeError) and (exc.transient or exc.stops_run):
+            # An outage, a missing bucket or a refused key, not this file's fault: it is
+            # untried, free at once, and the run stops.
             with suppress(AgrolakeError):
                 lake.catalog.record_failure(claim.ingest_id, lake.worker, exc.message)
                 lake.catalog.release([claim.ingest_id], lake.worker)
             f.given_back = True
+            if not exc.transient:
+                raise exc
             self.stopped = self.stopped or exc
             return
         if isinstance(exc, AgrolakeError):

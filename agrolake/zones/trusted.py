@@ -27,7 +27,7 @@ from agrolake.lake.overlap import overlapped
 from agrolake.lake.progress import ProgressCallback, no_progress
 from agrolake.lake.spool import spool as spool_folder
 from agrolake.lake.tables import QUARANTINE, TableRef, where_equal, where_in
-from agrolake.readers import read_frame
+from agrolake.readers import ReaderLimits, read_frame
 from agrolake.zones.trusted_batch import clean_together
 from agrolake.zones.trusted_cleaning import Cleaned, clean_ingest
 
@@ -209,11 +209,14 @@ def _clean_batch(
         lambda i: _raw_file(lake, i) or _spool_raw(lake, i, spool), batch, lake.store.concurrency
     )
     readable: list[tuple[Ingest, dict[str, pl.LazyFrame]]] = []
+    limits = ReaderLimits.from_settings(lake.settings)
     for ingest, path in zip(batch, located, strict=True):
         try:
             if isinstance(path, Exception):
                 raise path
-            frames = {t.table_name: _read(path, ingest.read_options, t) for t in dataset.tables}
+            frames = {
+                t.table_name: _read(path, ingest.read_options, t, limits) for t in dataset.tables
+            }
             readable.append((ingest, frames))
         except Exception as exc:  # whatever it is, it is this ingest's, not the batch's
             _failed(lake, [ingest], exc, summary)
@@ -250,8 +253,8 @@ def _clean_one_by_one(
 
 def _failed(lake: Lake, ingests: list[Ingest], exc: Exception, summary: TrustedSummary) -> None:
     """Record the failure on each ingest (given up at its last attempt); an outage goes
-    up instead, to stop the run."""
-    if isinstance(exc, AgrolakeError) and exc.transient:
+    up instead, to stop the run (and so does a missing bucket or a refused key)."""
+    if isinstance(exc, AgrolakeError) and (exc.transient or exc.stops_run):
         raise exc
     if isinstance(exc, AgrolakeError):
         reason = exc.message
@@ -275,10 +278,11 @@ def clean_raw_ingest(
 ) -> dict[str, Cleaned]:
     """One raw ingest cleaned for each trusted table of its dataset; nothing written."""
     path = _raw_file(lake, ingest) or _spool_raw(lake, ingest, spool)
+    limits = ReaderLimits.from_settings(lake.settings)
     try:
         return {
             table.table_name: clean_ingest(
-                lake, dataset, table, ingest, _read(path, ingest.read_options, table)
+                lake, dataset, table, ingest, _read(path, ingest.read_options, table, limits)
             )
             for table in dataset.tables
         }
@@ -293,10 +297,11 @@ def _raw_file(lake: Lake, ingest: Ingest) -> Path | None:
 
     Raw objects never change, so reading one in place saves a copy of the whole
     file (about the time of the floor's read and write). A CSV in another encoding
-    than UTF-8 is transcoded next to the file read, so it goes through the spool.
+    than UTF-8, or with lone CR line ends, is transcoded next to the file read, so it goes
+    through the spool.
     """
     options = ingest.read_options
-    if lake.store.is_s3 or ingest.raw_key is None or (options.format == "csv" and not options.utf8):
+    if lake.store.is_s3 or ingest.raw_key is None or options.transcoded:
         return None
     path: Path = lake.settings.lake_folder / lake.settings.bucket("raw") / ingest.raw_key
     return path if path.is_file() and path.stat().st_size == ingest.size else None
@@ -311,8 +316,10 @@ def _spool_raw(lake: Lake, ingest: Ingest, spool: Path) -> Path:
     return path
 
 
-def _read(path: Path, options: ReadOptions, table: Table) -> pl.LazyFrame:
-    return read_frame(path, options, table.sheet)
+def _read(
+    path: Path, options: ReadOptions, table: Table, limits: ReaderLimits | None = None
+) -> pl.LazyFrame:
+    return read_frame(path, options, table.sheet, limits)
 
 
 def write_ingests(lake: Lake, table: Table, cleaned: list[tuple[Ingest, Cleaned]]) -> TableWrite:
@@ -357,11 +364,14 @@ def write_ingests(lake: Lake, table: Table, cleaned: list[tuple[Ingest, Cleaned]
     return TableWrite(ref.sql_name, version, rows, rows_quarantined)
 
 
-def rebuild_trusted(lake: Lake, table_id: str, registry: Registry | None = None) -> TableWrite:
+def rebuild_trusted(
+    lake: Lake, table_id: str, registry: Registry | None = None
+) -> TableWrite | None:
     """Rebuild a trusted table from raw: every trusted ingest of its dataset, in order.
 
     Written as a new version of the whole table (time travel keeps the old one), with
-    the declaration as it is now: an edited declaration applies to every file.
+    the declaration as it is now: an edited declaration applies to every file. ``None``
+    for a table no file has reached yet: there is nothing to rebuild.
     """
     registry = registry or load_registry(lake.settings)
     # Several datasets may feed one table (weather.daily): their ingests, in one order.
@@ -369,16 +379,21 @@ def rebuild_trusted(lake: Lake, table_id: str, registry: Registry | None = None)
     table = next(iter(feeds.values()))[1]
     ref = TableRef("trusted", table.table_name)
     ingests = [i for d in feeds for i in lake.catalog.find(dataset=d, status=TRUSTED)]
+    existing = lake.tables.dataset(ref)
+    if not ingests and existing is None:
+        return None
     parts: list[Cleaned] = []
     with spool_folder("rebuild") as spool:
         for ingest in sorted(ingests, key=lambda i: i.ingest_id):
             dataset, table = feeds[str(ingest.dataset)]
             path = _raw_file(lake, ingest) or _spool_raw(lake, ingest, Path(spool))
-            raw = _read(path, ingest.read_options, table)
+            raw = _read(path, ingest.read_options, table, ReaderLimits.from_settings(lake.settings))
             parts.append(clean_ingest(lake, dataset, table, ingest, raw))
-    valid = pl.concat([p.valid for p in parts], how="diagonal_relaxed") if parts else None
-    if valid is None:
-        valid = pl.DataFrame()
+    if parts:
+        valid = pl.concat([p.valid for p in parts], how="diagonal_relaxed")
+    else:  # its files were all replayed or forgotten: the table, with no rows
+        assert existing is not None
+        valid = pl.DataFrame(existing.schema.empty_table())
     if table.write_mode == "merge" and valid.height:
         valid = valid.unique(subset=list(table.key), keep="last", maintain_order=True)
     version = lake.tables.overwrite(ref, valid.to_arrow(), table.partition_by)

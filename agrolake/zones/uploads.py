@@ -75,7 +75,8 @@ def upload(
     """Upload files into landing without overwriting a pending object of the same name.
 
     A file whose name cannot be stored is left out and listed in ``skipped`` with the
-    reason (an error if no list is given); the others are uploaded. An outage stops.
+    reason (an error if no list is given); the others are uploaded. An outage, a missing
+    bucket or a key that may not put there stops.
     """
     done = []
     for path, key in files_under(paths, follow_symlinks=follow_symlinks):
@@ -84,7 +85,7 @@ def upload(
             try:
                 final = put_unique(lake, path, key)
             except StorageError as exc:
-                if exc.transient:
+                if exc.transient or exc.stops_run:  # an outage, a missing bucket: every file
                     raise
                 reason = exc.message
         if reason is not None:

@@ -10,6 +10,7 @@ import re
 import secrets
 import sqlite3
 import sys
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,12 +50,12 @@ def test_server_command_is_one_uvicorn_process_on_loopback() -> None:
     )
 
     assert argv[:2] == [sys.executable, "-c"]
-    assert "from uvicorn.main import main" in argv[2]
+    assert "from agrolake.ml.tracking_app import main" in argv[2]  # uvicorn, one process
     assert argv[-1] == MLFLOW_APP
     assert argv[argv.index("--host") + 1] == "127.0.0.1"
     assert argv[argv.index("--port") + 1] == "5000"
-    assert argv[argv.index("--workers") + 1] == "1"
     assert not any(SECRET in a for a in argv)
+    assert "_AGROLAKE_MLFLOW_TOKEN" not in env  # no token: no gate
     assert env["_MLFLOW_SERVER_FILE_STORE"] == env["_MLFLOW_SERVER_REGISTRY_STORE"]
     assert env["_MLFLOW_SERVER_ARTIFACT_ROOT"] == "mlflow-artifacts:/"
     assert env["_MLFLOW_SERVER_SERVE_ARTIFACTS"] == "true"
@@ -74,7 +75,20 @@ def test_optional_imports_are_skipped_unless_needed() -> None:
     assert "('polars', 'scipy')" in argv[2]  # MLflow's HDFS repository needs pyarrow
 
     argv, _ = server_command(_config(), skip_optional_imports=False)
-    assert argv[:3] == [sys.executable, "-m", "uvicorn"]
+    assert argv[:3] == [sys.executable, "-m", "agrolake.ml.tracking_app"]
+
+
+def test_the_token_travels_in_the_environment_and_a_public_bind_needs_one() -> None:
+    from agrolake.errors import ConfigError
+    from agrolake.ml.tracking_server import run_server
+
+    argv, env = server_command(_config(token="t0ken-not-in-argv"), base_env={})
+    assert not any("t0ken-not-in-argv" in a for a in argv)
+    assert env["_AGROLAKE_MLFLOW_TOKEN"] == "t0ken-not-in-argv"
+    assert "t0ken" not in repr(_config(token="t0ken-not-in-argv"))
+    # Refused before anything runs (no migration: the store's host does not exist).
+    with pytest.raises(ConfigError, match="AGROLAKE_MLFLOW_TOKEN"):
+        run_server(_config(host="0.0.0.0"), replace_process=False)
 
 
 def test_local_artifacts_destination_is_made_absolute(tmp_path: Path) -> None:
@@ -211,3 +225,35 @@ def test_artifacts_go_through_the_server_to_the_bucket(
     local = client.download_artifacts(run_id, "notes/hello.txt", str(tmp_path))
     assert Path(local).read_text() == "hello from agrolake"
     assert client.get_run(run_id).data.metrics == {"rmse": 0.71}
+
+
+@pytest.mark.slow
+def test_with_a_token_the_server_wants_it_and_agrolake_clients_send_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MLflow's clients send MLFLOW_TRACKING_TOKEN as a bearer token; agrolake's set it
+    from AGROLAKE_MLFLOW_TOKEN; /health answers without it (health checks)."""
+    from agrolake.lake.settings import Settings
+    from agrolake.ml.tracking import experiment_id
+
+    token = "mlfl0w-t0ken"
+    config = TrackingServerConfig(
+        f"sqlite:///{tmp_path / 'mlflow.db'}", str(tmp_path / "artifacts"), token=token
+    )
+    with start_mlflow(config, tmp_path / "server") as running:
+        assert _get(running.tracking_uri + "/health")[0] == 200
+        search = running.tracking_uri + "/api/2.0/mlflow/experiments/search?max_results=5"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            _get(search)
+        assert refused.value.code == 401
+        request = urllib.request.Request(search, headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            assert answer.status == 200
+
+        # Recorded as absent, so the variable agrolake sets is removed after the test.
+        monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "")
+        monkeypatch.delenv("MLFLOW_TRACKING_TOKEN")
+        settings = Settings(
+            home=tmp_path / "home", mlflow_tracking_uri=running.tracking_uri, mlflow_token=token
+        )
+        assert experiment_id(settings, "with-a-token")  # created through the gate

@@ -93,6 +93,50 @@ def test_the_server_stays_lean(agrolake_server: ServerProcess, settings: Setting
     assert done.stdout.split() == ["onnxruntime", "[]"]
 
 
+def test_with_a_token_only_health_checks_answer_without_it(root: Path) -> None:
+    import http.client
+
+    token = "serve-t0ken"
+    env = clean_env({"AGROLAKE_HOME": str(root / "home"), "AGROLAKE_SERVE_TOKEN": token})
+    with start_agrolake(env, root / "agrolake-token") as server:
+        assert "need the token" in server.log()
+        host, port = server.url.removeprefix("http://").rstrip("/").split(":")
+
+        def ask(method: str, path: str, headers: dict[str, str]) -> int:
+            conn = http.client.HTTPConnection(host, int(port), timeout=30)
+            body = SEED_BODY if method == "POST" else None
+            conn.request(method, path, body, {"Content-Type": JSON, **headers})
+            status = conn.getresponse().status
+            conn.close()
+            return status
+
+        assert ask("GET", "/ping", {}) == ask("GET", "/health", {}) == 200
+        assert ask("POST", "/invocations", {}) == 401
+        assert ask("GET", "/model", {}) == 401
+        assert ask("POST", "/invocations", {"Authorization": "Bearer nope"}) == 401
+        assert ask("POST", "/invocations", {"Authorization": f"Bearer {token}"}) == 200
+
+
+def test_the_model_server_runs_with_the_read_deadlines(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """uvicorn is handed the timed protocol and the gate (tests/test_http_guard.py shows
+    what they do); the server does not start here."""
+    import uvicorn
+
+    from agrolake.lake.http_guard import BearerGate, timed_http_protocol
+    from agrolake.serving import serve
+
+    seen: list[uvicorn.Config] = []
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: seen.append(self.config))
+    token_settings = Settings(home=settings.home, serve_token="t")
+    serve(token_settings, host="127.0.0.1", port=0)
+    [config] = seen
+    assert config.http is timed_http_protocol()
+    assert config.h11_max_incomplete_event_size == 64 * 1024
+    assert isinstance(config.app, BearerGate)
+
+
 # --------------------------------------------------------------------------- the registry
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 
 from agrolake.errors import CatalogError, CatalogUnavailable, ConfigError
+from agrolake.lake.private_files import private_file
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 #: How long a transaction waits for SQLite's write lock before it says it is waiting.
@@ -46,8 +47,10 @@ def create_catalog_engine(url: str, *, lock_timeout: float = 60.0) -> Engine:
     except ArgumentError as exc:
         raise ConfigError(f"AGROLAKE_CATALOG_URL is not a database URL: {safe_url(url)}") from exc
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database:
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        database = parsed.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            # The catalog names every file and who sent it: for its owner's eyes only.
+            private_file(Path(database))
         # Several landing processes share one SQLite file: wait for the lock, not fail;
         # a long wait is announced, and bounded (see _sqlite_begin).
         engine = create_engine(url, connect_args={"timeout": lock_timeout})
