@@ -80,3 +80,40 @@ def test_wrong_credentials_are_one_line_without_the_secret(s3_server, tmp_path: 
     assert "not-the-secret-at-all" not in str(error.value)
     assert s3_server.secret_access_key not in str(error.value)
     assert "\n" not in error.value.message
+
+
+def test_no_key_at_all_names_the_settings_not_the_metadata_service() -> None:
+    from agrolake.lake.storage import refusal
+
+    # What the S3 client says when no key is set and it asked for an instance's role.
+    said = (
+        "Generic S3 error: Error performing PUT http://169.254.169.254/latest/api/token in "
+        "1.4ms - Server returned non-2xx status code: 403 Forbidden"
+    )
+    refused = refusal(said, "list s3://landing-zone/", "landing-zone", "http://127.0.0.1:9")
+    assert refused is not None and refused.stops_run
+    assert "AGROLAKE_S3_ACCESS_KEY_ID" in refused.message
+    assert "169.254" not in refused.message and "\n" not in refused.message
+
+
+def test_a_closed_port_is_one_line_saying_the_server_does_not_answer(tmp_path: Path) -> None:
+    import socket
+
+    from agrolake.errors import StorageUnavailable
+    from agrolake.lake.settings import Settings
+
+    with socket.socket() as probe:  # a port nothing listens on once closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = Settings(
+        home=tmp_path,
+        storage_url="s3://",
+        s3_endpoint_url=f"http://127.0.0.1:{port}",
+        s3_access_key_id="key",
+        s3_secret_access_key="secret",
+    )
+    with pytest.raises(StorageUnavailable) as error:
+        Lake(settings).store.put("landing", "x.csv", b"x")
+    assert error.value.transient
+    assert f"127.0.0.1:{port}: the S3 server does not answer" in error.value.message
+    assert "\n" not in error.value.message

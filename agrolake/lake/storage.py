@@ -39,6 +39,7 @@ Payload = bytes | Path | IO[bytes]
 _S3_CODE = re.compile(r"<Code>([A-Za-z]+)</Code>")
 _WRONG_KEY = frozenset({"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken"})
 _DENIED = frozenset({"AccessDenied", "AllAccessDisabled"})
+_INSTANCE_METADATA = "169.254.169.254"
 
 
 def endpoint_of(settings: Settings) -> str:
@@ -59,6 +60,13 @@ def refusal(
     """
     found = _S3_CODE.search(str(error))
     code = found.group(1) if found else None
+    if _INSTANCE_METADATA in str(error):
+        # With no key set, the S3 client asks a cloud instance's metadata service for one.
+        return StorageRefused(
+            f"{what}: no S3 key: AGROLAKE_S3_ACCESS_KEY_ID and AGROLAKE_S3_SECRET_ACCESS_KEY "
+            "are not set, and this machine's instance metadata gave none",
+            bucket=bucket,
+        )
     if code == "NoSuchBucket":
         return StorageRefused(
             f"{what}: there is no bucket {bucket} at {endpoint}; `agrolake init` creates "
@@ -182,7 +190,9 @@ class ObjectStore:
         except (obs_errors.BaseError, OSError) as exc:
             detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             endpoint = self.describe_endpoint()
-            if endpoint not in detail:  # e.g. credentials fetched from somewhere else
+            if "error sending request" in detail:  # the client's words for no connection
+                detail = f"{endpoint}: the S3 server does not answer (after the client's retries)"
+            elif endpoint not in detail:  # e.g. credentials fetched from somewhere else
                 detail = f"{endpoint}: {detail}"
             raise StorageUnavailable(f"{action} {where}: {detail}", zone=zone, key=key) from exc
 
