@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import polars as pl
@@ -30,12 +31,27 @@ class Table:
 
     name: str | None
     columns: list[str]
-    frame: pl.DataFrame
+    # A text file's rows stay lists until a frame is asked for: recognising a file
+    # needs its header and whether it has a row, and building the frame was a third
+    # of reading a small CSV's sample (bench/small_files.py).
+    cells: pl.DataFrame | list[list[str | None]]
     details: dict[str, str] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
-        return self.frame.height
+        return len(self.cells) if isinstance(self.cells, list) else self.cells.height
+
+    @cached_property
+    def frame(self) -> pl.DataFrame:
+        """The cells as text columns, short rows padded with nulls."""
+        if isinstance(self.cells, pl.DataFrame):
+            return self.cells
+        body = self.cells
+        columns = {
+            col: [row[i] if i < len(row) else None for row in body]
+            for i, col in enumerate(self.columns)
+        }
+        return pl.DataFrame(columns, schema=dict.fromkeys(self.columns, pl.String))
 
 
 @dataclass
@@ -105,13 +121,9 @@ def text_table(name: str | None, header: list[str], body: list[list[str | None]]
     """A table of text cells from a header and rows (short rows padded with nulls)."""
     check_header(name, header)
     width = len(header)
-    columns = {
-        col: [row[i] if i < len(row) else None for row in body] for i, col in enumerate(header)
-    }
-    frame = pl.DataFrame(columns, schema=dict.fromkeys(header, pl.String))
     ragged = sum(1 for row in body if len(row) != width)
     details = {"ragged_rows": str(ragged)} if ragged else {}
-    return Table(name, header, frame, details)
+    return Table(name, header, body, details)
 
 
 def sheet_table(name: str, frame: pl.DataFrame) -> Table:
