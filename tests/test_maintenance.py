@@ -101,12 +101,25 @@ def test_pinned_versions_stay_readable_and_the_rest_goes(lake: Lake, tmp_path: P
     assert activities.files_after == len(years), "one file per partition"
     assert len(activities.removed_files) >= 6
     assert activities.removed_log_entries > 0, "nothing pins activities: its old log goes"
-    with pytest.raises(Exception, match=r"(?i)log segment|no version|not found|no such"):
+    with pytest.raises(Exception, match=r"version 1 is no longer readable"):
         rows(lake, ACTIVITIES, 1)  # past the retention, pinned by nothing
     assert by_table[WINE.sql_name].removed_files, "small files no kept version reads are gone"
     unpinned = next(v for v in range(1, 6) if v not in {2, 4})
     with pytest.raises(Exception, match=r"(?i)not found|no such|does not exist|failed"):
         rows(lake, ML, unpinned)
+    # What a user sees of such a version: one line saying why, in a query and the browser.
+    from starlette.testclient import TestClient
+
+    from agrolake.answers.query import query
+    from agrolake.errors import UsageError
+    from agrolake.ui.webapp import create_app
+
+    for old in (unpinned, 1):
+        with pytest.raises(UsageError, match=f"version {old} is no longer readable"):
+            query(lake, f"SELECT count(*) FROM {ML.sql_name}", {ML.sql_name: old})
+    browser = TestClient(create_app(lake), raise_server_exceptions=False)
+    page = browser.get(f"/api/tables/{ML.sql_name}?version={unpinned}")
+    assert page.status_code in (404, 410) and "no longer readable" in page.json()["error"]
     assert lake.catalog.upkeep.maintained()[ML.sql_name] == by_table[ML.sql_name].version_after
 
     # delta-rs's own checkpoint and log cleanup afterwards keep the pinned log too: the

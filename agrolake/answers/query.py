@@ -13,7 +13,13 @@ from agrolake.answers.inventory import queryable_tables
 from agrolake.datasets.registry import load_registry
 from agrolake.errors import UsageError
 from agrolake.lake import Lake
-from agrolake.lake.tables import QUARANTINE, QUARANTINE_SCHEMA, TableRef, parse_table
+from agrolake.lake.tables import (
+    NO_LONGER_READABLE,
+    QUARANTINE,
+    QUARANTINE_SCHEMA,
+    TableRef,
+    parse_table,
+)
 
 
 def tables(lake: Lake) -> list[TableRef]:
@@ -54,6 +60,16 @@ def query(lake: Lake, sql: str, as_of: dict[str, int] | None = None) -> pa.Table
         return pa.table({}) if relation is None else relation.to_arrow_table()
     except duckdb.Error as exc:
         message = str(exc).strip().splitlines()[0]
-        raise UsageError(f"query failed: {message}") from exc
+        raise UsageError(_vacuumed(message, as_of) or f"query failed: {message}") from exc
     finally:
         connection.close()
+
+
+def _vacuumed(message: str, as_of: dict[str, int]) -> str | None:
+    """The error of reading a version whose files maintenance removed, said as such."""
+    if "not found" not in message:
+        return None
+    for name, version in as_of.items():
+        if f"'{name.replace('.', '__')}'" in message:
+            return f"query failed: {name} version {version} {NO_LONGER_READABLE}"
+    return None

@@ -128,6 +128,19 @@ def table_properties(settings: Settings) -> dict[str, str]:
     }
 
 
+#: Why an old version cannot be read: its log or its files are gone.
+NO_LONGER_READABLE = (
+    "is no longer readable: `agrolake maintain` keeps the last AGROLAKE_KEEP_VERSIONS_DAYS "
+    "days and the versions models and lineage point to"
+)
+
+
+def _no_version(ref: TableRef, version: int, latest: int) -> str:
+    if 0 <= version < latest:
+        return f"{ref.sql_name} version {version} {NO_LONGER_READABLE} (latest is {latest})"
+    return f"{ref.sql_name} has no version {version} (latest is {latest})"
+
+
 class Tables:
     """Reads and writes the lake's Delta tables, local folder or S3 alike."""
 
@@ -152,13 +165,12 @@ class Tables:
             return None
         except (DeltaError, OSError) as exc:  # the store is out, or refuses the keys
             raise self._refused(exc, "reading", ref) from exc
-        if version is not None:
+        if version is not None and version != table.version():
+            latest = table.version()
             try:
                 table.load_as_version(version)
             except Exception as exc:  # delta-rs raises a generic error for unknown versions
-                raise UsageError(
-                    f"{ref.sql_name} has no version {version} (latest is {table.version()})"
-                ) from exc
+                raise UsageError(_no_version(ref, version, latest)) from exc
         return table
 
     def version(self, ref: TableRef) -> int | None:

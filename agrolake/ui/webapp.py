@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from agrolake.answers.registered_models import mlflow_ui
 from agrolake.errors import AgrolakeError, UsageError
 from agrolake.lake import Lake
+from agrolake.lake.tables import NO_LONGER_READABLE
 from agrolake.ui import access, formatting, params, svg_charts, svg_graph, views
 from agrolake.ui.downloads import as_csv, as_parquet
 from agrolake.ui.snapshots import BrowsedLake
@@ -241,6 +242,12 @@ def create_app(lake: Lake) -> Starlette:
         message = exc.message if isinstance(exc, AgrolakeError) else str(exc)
         return browser.error(request, 503, f"the lake did not answer: {message}")
 
+    async def gone(request: Request, exc: Exception) -> Response:
+        # A page of an old table version whose files maintenance removed.
+        version = request.query_params.get("version", "")
+        what = f"version {version}" if version else "a version this page reads"
+        return browser.error(request, 410, f"{what} {NO_LONGER_READABLE}")
+
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s", request.url.path, exc_info=exc)
         return browser.error(request, 500, f"unexpected {type(exc).__name__}; see the server log")
@@ -256,6 +263,7 @@ def create_app(lake: Lake) -> Starlette:
             UsageError: usage,
             params.BadParameter: bad,
             AgrolakeError: unavailable,
+            FileNotFoundError: gone,
             Exception: unexpected,
         },
     )
