@@ -38,7 +38,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a file: bench/stack.py
@@ -47,6 +47,9 @@ if str(ROOT) not in sys.path:  # run as a file: bench/stack.py
 from bench.facts import machine, revision  # noqa: E402
 from bench.mlflow_server import tree_memory  # noqa: E402
 from tests.test_stack import client_environ  # noqa: E402
+
+if TYPE_CHECKING:
+    from agrolake.stack.identities import Role
 
 MIB = 1024 * 1024
 SETTLE_SECONDS = 10.0
@@ -71,11 +74,11 @@ def status(home: Path) -> dict[str, Any]:
     return {s.name: s for s in Stack(Settings(home=home)).status()}
 
 
-def client_env(home: Path) -> dict[str, str]:
+def client_env(home: Path, role: Role = "worker") -> dict[str, str]:
     from agrolake.lake.settings import Settings
     from agrolake.stack.lifecycle import Stack
 
-    return Stack(Settings(home=home)).env()
+    return Stack(Settings(home=home)).env(role)
 
 
 def footprint(home: Path) -> dict[str, float]:
@@ -132,12 +135,13 @@ def uploads(home: Path, scratch: Path) -> dict[str, float]:
     from agrolake.samples import write_wine_quality
 
     env = client_env(home)
+    uploader = client_env(home, "uploader")  # what an uploader is given: put into landing
     s3 = boto3.client(
         "s3",
-        endpoint_url=env["AGROLAKE_S3_ENDPOINT_URL"],
-        aws_access_key_id=env["AGROLAKE_S3_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AGROLAKE_S3_SECRET_ACCESS_KEY"],
-        region_name=env["AGROLAKE_S3_REGION"],
+        endpoint_url=uploader["AGROLAKE_S3_ENDPOINT_URL"],
+        aws_access_key_id=uploader["AGROLAKE_S3_ACCESS_KEY_ID"],
+        aws_secret_access_key=uploader["AGROLAKE_S3_SECRET_ACCESS_KEY"],
+        region_name=uploader["AGROLAKE_S3_REGION"],
     )
     bucket = env["AGROLAKE_BUCKET_LANDING"]
     lake = lake_of(env)

@@ -14,6 +14,7 @@ import jsonschema
 import pytest
 import yaml
 
+from agrolake.stack.identities import ROLES, S3Key, key_variables
 from agrolake.stack.layout import DEFAULT_PORTS
 from agrolake.stack.programs import Network, Program, StackConfig, plan
 
@@ -48,8 +49,7 @@ def stack_plan(network: Network, home: str, data: str) -> list[Program]:
         s3_managed=True,
         postgres_managed=True,
         s3_endpoint_url=network.url("s3"),
-        s3_access_key_id="${AGROLAKE_S3_ACCESS_KEY_ID}",
-        s3_secret_access_key="${AGROLAKE_S3_SECRET_ACCESS_KEY}",
+        s3_keys={role: S3Key(*(f"${{{v}}}" for v in key_variables(role))) for role in ROLES},
         s3_region="us-east-1",
         catalog_url=f"postgresql+psycopg://{database}/agrolake",
         mlflow_backend_store_uri=f"postgresql+psycopg://{database}/mlflow",
@@ -104,6 +104,40 @@ def test_compose_runs_every_service_of_the_stack_with_its_command_and_settings()
             )
 
 
+def test_compose_gives_each_service_the_s3_key_the_stack_gives_it() -> None:
+    """No key where the stack gives none, the administrator's to the init job only, and
+    SeaweedFS's identities written where it reads them, from every role's key."""
+    services = compose_file()["services"]
+    for program in compose_plan():
+        if program.name == "postgres":
+            continue
+        environment = services[program.name]["environment"]
+        for name in (
+            "AGROLAKE_S3_ACCESS_KEY_ID",
+            "AGROLAKE_S3_SECRET_ACCESS_KEY",
+            "AWS_ACCESS_KEY_ID",
+        ):
+            assert (name in environment) == (name in program.env), (program.name, name)
+    init = services["init"]["environment"]
+    admin_id, admin_secret = key_variables("admin")
+    assert interpolated(init["AGROLAKE_S3_ACCESS_KEY_ID"]) == f"${{{admin_id}}}"
+    assert interpolated(init["AGROLAKE_S3_SECRET_ACCESS_KEY"]) == f"${{{admin_secret}}}"
+
+    [s3] = [p for p in compose_plan() if p.name == "s3"]
+    [config_file] = [a.split("=", 1)[1] for a in s3.argv if a.startswith("-s3.config=")]
+    writer = services["s3-config"]
+    assert writer["command"] == ["agrolake", "stack", "s3-config", config_file]
+    assert writer["volumes"] == services["s3"]["volumes"] == ["s3-data:/data/s3"]
+    assert services["s3"]["depends_on"]["s3-config"]["condition"] == (
+        "service_completed_successfully"
+    )
+    for role in ROLES:
+        for variable in key_variables(role):
+            assert interpolated(writer["environment"][variable]) == f"${{{variable}}}"
+    others = [n for n, svc in services.items() if n not in ("s3", "s3-config")]
+    assert not [n for n in others if "s3-data:/data/s3" in services[n].get("volumes", [])]
+
+
 def test_compose_publishes_ports_on_this_host_only_unless_asked_and_keeps_secrets_out() -> None:
     compose = compose_file()
     for name, service in compose["services"].items():
@@ -111,8 +145,8 @@ def test_compose_publishes_ports_on_this_host_only_unless_asked_and_keeps_secret
             assert port.startswith("${AGROLAKE_PUBLISH_ADDRESS:-127.0.0.1}:"), (name, port)
     text = (DEPLOY / "compose.yaml").read_text()
     secrets = (
-        "POSTGRES_PASSWORD", "AGROLAKE_S3_SECRET_ACCESS_KEY", "AGROLAKE_WEBHOOK_TOKEN",
-        "AGROLAKE_MLFLOW_TOKEN", "AGROLAKE_SERVE_TOKEN",
+        "POSTGRES_PASSWORD", *(key_variables(role)[1] for role in ROLES),
+        "AGROLAKE_WEBHOOK_TOKEN", "AGROLAKE_MLFLOW_TOKEN", "AGROLAKE_SERVE_TOKEN",
     )  # fmt: skip
     for secret in secrets:
         assert f"${{{secret}:?" in text  # from deploy/.env, never written in the file
