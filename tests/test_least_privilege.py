@@ -248,6 +248,11 @@ def test_an_uploader_key_limited_to_landing(
     else:  # SeaweedFS's Write:<bucket> includes delete (the document says so)
         client.delete_object(Bucket="landing-zone", Key="vino (2).csv")
         assert _keys(seaweedfs, "landing-zone") == ["vino.csv"]
+    # Above boto3's 8 MiB threshold a file goes up in parts: the same right suffices.
+    large = tmp_path / "large.bin"
+    large.write_bytes(secrets.token_bytes(9 * 1024 * 1024))
+    client.upload_file(str(large), "landing-zone", "large.bin")
+    assert "large.bin" in _keys(seaweedfs, "landing-zone")
 
 
 # --------------------------------------------------------------------------- worker, reader
