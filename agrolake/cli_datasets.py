@@ -15,6 +15,7 @@ from agrolake.answers.dataset_facts import dataset_details, summary
 
 if TYPE_CHECKING:
     from agrolake.datasets.registry import Registry
+    from agrolake.readers import ReaderLimits
 
 app = typer.Typer(
     help="Dataset declarations: list, show, check a file, infer one from a sample.",
@@ -34,6 +35,15 @@ def _registry() -> Registry:
     from agrolake.lake.settings import load_settings
 
     return load_registry(load_settings())
+
+
+def _limits() -> ReaderLimits:
+    """The readers' bounds as landing applies them: a sample checked or inferred here is
+    refused for the same reasons it would be at landing."""
+    from agrolake.lake.settings import load_settings
+    from agrolake.readers import ReaderLimits
+
+    return ReaderLimits.from_settings(load_settings())
 
 
 def _warn(registry: Registry) -> None:
@@ -131,7 +141,7 @@ def check(
     datasets = registry.enabled
     result: dict[str, Any] = {"file": str(file), "dataset": None, "code": None, "reason": None}
     try:
-        sample = read_sample(file, file.name)
+        sample = read_sample(file, file.name, _limits())
         result["format"] = sample.format
         result["candidates"] = explain(sample, file.name, datasets)
         dataset = recognise(sample, file.name, datasets)
@@ -187,7 +197,7 @@ def infer(
         hint = "" if taken.builtin else " (--force replaces it)"
         raise UsageError(f"{dataset_id} is {where}; choose another --id{hint}")
     keys = [k.strip() for k in (key or "").split(",") if k.strip()]
-    inferred = infer_dataset(file, dataset_id, key=keys, sheet=sheet)
+    inferred = infer_dataset(file, dataset_id, key=keys, sheet=sheet, limits=_limits())
     text = declaration_text(inferred, file.name)
     written = write_declaration(settings, inferred.dataset, text, out_dir, replace=force)
     err.print(

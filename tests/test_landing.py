@@ -180,10 +180,10 @@ def test_a_reader_crash_rejects_the_file_and_the_batch_goes_on(
 
     real = agrolake.readers.read_sample
 
-    def fragile(path: Path, name: str):  # type: ignore[no-untyped-def]
+    def fragile(path: Path, name: str, *limits):  # type: ignore[no-untyped-def]
         if name == "raro.csv":
             raise IndexError("list index out of range")
-        return real(path, name)
+        return real(path, name, *limits)
 
     monkeypatch.setattr(agrolake.readers, "read_sample", fragile)  # landing imports it per file
     land(local_lake, "raro.csv", b"a,b\n1,2\n")

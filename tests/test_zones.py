@@ -214,9 +214,12 @@ def test_a_new_column_reaches_a_table_without_key_and_older_files_write_on(
 
 
 def test_a_dropped_required_column_is_rejected_with_its_name(lake: Lake, tmp_path: Path) -> None:
-    csv = write_activities(tmp_path / "a.csv", rows=5, seed=1).read_text().splitlines()
-    dropped = [",".join(line.split(",")[:2] + line.split(",")[3:]) for line in csv]
-    land(lake, "actividades_sin_parcela.csv", ("\n".join(dropped) + "\n").encode())
+    import csv
+
+    rows = list(csv.reader(write_activities(tmp_path / "a.csv", rows=5, seed=1).open()))
+    dropped = io.StringIO()
+    csv.writer(dropped, lineterminator="\n").writerows(row[:2] + row[3:] for row in rows)
+    land(lake, "actividades_sin_parcela.csv", dropped.getvalue().encode())
     [outcome] = run_all(lake).landing.outcomes
     assert outcome.status == "invalid" and "PARCELA" in (outcome.reason or "")
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from agrolake.answers.ingest_lookups import newest_ingests
 from agrolake.answers.inventory import queryable_tables
 from agrolake.answers.reports import status
 from agrolake.datasets.registry import load_registry
@@ -49,5 +48,5 @@ def overview(lake: Lake, latest: int = LATEST_INGESTS) -> dict[str, Any]:
     return {
         "status": found,
         "last_writes": last_writes,
-        "latest_ingests": [ingest_outcome(i) for i in newest_ingests(lake, latest)],
+        "latest_ingests": [ingest_outcome(i) for i in lake.catalog.newest(latest)],
     }

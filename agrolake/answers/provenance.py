@@ -58,12 +58,12 @@ def of_table(lake: Lake, name: str, version: int | None = None) -> dict[str, Any
         which = f"version {version} of " if version is not None else ""
         raise UsageError(f"no lineage recorded for {which}{ref.sql_name}")
     ingest_ids = lineage.contained(ref.sql_name, recorded.version)
-    rows = [lake.catalog.get(i) for i in sorted(ingest_ids)]
+    rows = lake.catalog.get_many(ingest_ids)
     return {
         "table": ref.sql_name,
         "version": recorded.version,
         "inputs": [{"table": t, "version": v} for t, v in sorted(recorded.inputs.items())],
-        "ingests": [ingest_facts(r) for r in rows if r is not None],
+        "ingests": [ingest_facts(r) for r in rows],
     }
 
 
@@ -94,7 +94,7 @@ def of_model(lake: Lake, reference: str) -> dict[str, Any]:
     if table is None or table_version is None:
         raise UsageError(f"{reference} was not trained by agrolake: its run has no table tags")
     ingest_ids = lake.catalog.lineage.contained(table, int(table_version))
-    rows = [lake.catalog.get(i) for i in sorted(ingest_ids)]
+    rows = lake.catalog.get_many(ingest_ids)
     return {
         "model": name,
         "version": str(version.version),
@@ -102,5 +102,5 @@ def of_model(lake: Lake, reference: str) -> dict[str, Any]:
         "run_id": run.info.run_id,
         "metrics": dict(run.data.metrics),
         "table": {"name": table, "version": int(table_version)},
-        "ingests": [ingest_facts(r) for r in rows if r is not None],
+        "ingests": [ingest_facts(r) for r in rows],
     }

@@ -9,7 +9,6 @@ import polars as pl
 import pyarrow as pa
 
 from agrolake.answers.filters import matching
-from agrolake.answers.ingest_lookups import original_names
 from agrolake.errors import UsageError
 from agrolake.lake import Lake
 from agrolake.lake.tables import QUARANTINE, QUARANTINE_SCHEMA
@@ -59,11 +58,13 @@ def quarantine_report(
 ) -> dict[str, Any]:
     """Quarantined rows by table, check and ingest (with the file each came from), and
     the first ``limit`` failures with their raw values; shape in docs/ui.md."""
-    if ingest_id is not None and not original_names(lake, [ingest_id]):
+    if ingest_id is not None and not lake.catalog.original_names([ingest_id]):
         raise UsageError(f"no ingest {ingest_id!r}")
     rows = pl.from_arrow(quarantine_rows(lake, table, check, ingest_id))
     assert isinstance(rows, pl.DataFrame)
-    names = original_names(lake, rows["_ingest_id"].unique().to_list() if rows.height else [])
+    names = lake.catalog.original_names(
+        rows["_ingest_id"].unique().to_list() if rows.height else []
+    )
     groups = []
     if rows.height:
         counted = (

@@ -9,7 +9,6 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.dataset as pads
 
-from agrolake.answers.ingest_lookups import original_names
 from agrolake.answers.inventory import queryable_tables
 from agrolake.answers.quarantined import by_check
 from agrolake.datasets.registry import load_registry
@@ -105,7 +104,7 @@ def history(lake: Lake, ref: TableRef, commits: list[dict[str, Any]]) -> list[di
     """Every Delta commit, newest first, with what agrolake recorded about it: rows,
     quarantined rows, the ingests it added (with their file names), the inputs it read."""
     recorded = {v.version: v for v in lake.catalog.lineage.versions(ref.sql_name)}
-    names = original_names(lake, (i for v in recorded.values() for i in v.added))
+    names = lake.catalog.original_names(i for v in recorded.values() for i in v.added)
     found = []
     for commit in sorted(commits, key=lambda c: int(c["version"]), reverse=True):
         number = int(commit["version"])

@@ -19,6 +19,7 @@ A column empty in the whole sample is text and ``optional``; the key columns are
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,7 +31,7 @@ import polars as pl
 from agrolake.datasets.model import Dataset, Field, Files, Table
 from agrolake.errors import UsageError
 from agrolake.lake.naming import normalise, snake_case
-from agrolake.readers import read_frame, read_sample
+from agrolake.readers import ReaderLimits, read_frame, read_sample
 from agrolake.transforms.parsers import FALSE_WORDS, NULL_MARKERS, TRUE_WORDS
 
 SAMPLE_ROWS = 10_000
@@ -69,17 +70,23 @@ def infer_dataset(
     key: Sequence[str] = (),
     sheet: str | None = None,
     name: str | None = None,
+    limits: ReaderLimits | None = None,
 ) -> Inferred:
     """A declaration for files like the one at ``path`` (its landing name ``name``)."""
-    sample = read_sample(path, name or path.name)
+    sample = read_sample(path, name or path.name, limits)
     sheets = tuple(t.name for t in sample.tables if t.name)
     if sheet is not None and sample.table(sheet) is None:
         shown = ", ".join(sheets) or "none: the file has no sheets"
         raise UsageError(f"no sheet {sheet!r} in {path.name}; sheets: {shown}")
     chosen = sample.table(sheet) if sheet is not None else sample.tables[0]
     assert chosen is not None
-    frame = read_frame(path, sample.read_options, chosen.name).head(SAMPLE_ROWS)
-    data = frame.collect()
+    # A CSV polars cannot read as it is (another encoding, lone CRs) is rewritten beside
+    # the file read: read it through a link in a folder of ours, not the user's.
+    with tempfile.TemporaryDirectory(prefix="agrolake-infer-") as folder:
+        link = Path(folder) / path.name
+        link.symlink_to(path.resolve())
+        frame = read_frame(link, sample.read_options, chosen.name, limits).head(SAMPLE_ROWS)
+        data = frame.collect()
     columns = [c for c in data.columns if c.strip()]
     keys = _key_columns(key, columns)
     fields = _fields(data, columns, keys)

@@ -299,6 +299,70 @@ class Settings(BaseSettings):
         "address other than loopback; when set, every request must bring it as "
         "'Authorization: Bearer <token>' or log in once with the form (an HttpOnly cookie).",
     )
+    # Reader bounds (docs/limits.md): checked before a reader allocates; a landing file
+    # over one is rejected with the code in brackets.
+    max_columns: int = Field(
+        4096,
+        gt=0,
+        description="Most columns a table of a landing file may have [too_many_columns].",
+    )
+    max_cells: int = Field(
+        100_000_000,
+        gt=0,
+        description="Most rows × columns of a CSV, JSON or Parquet file: trusted holds up to "
+        "4 bytes a cell of a file's columns [too_many_cells].",
+    )
+    max_line_kb: int = Field(
+        1024, ge=64, description="Longest line of a text file, in KiB [line_too_long]."
+    )
+    max_workbook_cells: int = Field(
+        5_000_000,
+        gt=0,
+        description="Most cells a sheet may span (rows × columns between its first and last "
+        "cell): the workbook reader allocates about 100 bytes for each [workbook_too_large].",
+    )
+    max_uncompressed_mb: float = Field(
+        1024.0,
+        gt=0,
+        description="Most bytes a workbook inflates to, or a Parquet file's data "
+        "uncompressed, in MB [uncompressed_too_large].",
+    )
+    max_shared_strings_mb: float = Field(
+        100.0,
+        gt=0,
+        description="Largest shared-strings part of a workbook, inflated, in MB: read whole "
+        "into memory [shared_strings_too_large].",
+    )
+    max_zip_ratio: float = Field(
+        100.0,
+        gt=1,
+        description="Most a workbook part over 1 MiB may inflate, as a multiple of its "
+        "compressed size [zip_bomb].",
+    )
+    max_json_mb: float = Field(
+        64.0,
+        gt=0,
+        description="Largest JSON file, in MB: parsed whole, it takes about 7 times its size "
+        "in memory [json_too_large].",
+    )
+    max_row_group_mb: float = Field(
+        256.0,
+        gt=0,
+        description="Largest row group of a Parquet file, uncompressed, in MB: a reader holds "
+        "one whole [row_group_too_large].",
+    )
+    reader_memory_mb: int = Field(
+        1024,
+        ge=384,
+        description="Address space of the child process that parses workbooks (xlsx, xls), "
+        "in MB; a workbook that needs more is rejected [reader_memory_exceeded].",
+    )
+    reader_timeout_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="Longest a workbook may take to parse before its reader is stopped "
+        "[reader_timeout].",
+    )
 
     @field_validator("storage_url")
     @classmethod

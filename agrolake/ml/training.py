@@ -155,8 +155,8 @@ def _dataset(data: TrainingData) -> Any:
 
 
 def _lineage_tags(lake: Lake, data: TrainingData) -> dict[str, str]:
-    rows = [lake.catalog.get(i) for i in data.ingest_ids]
-    names = sorted({r.original_name for r in rows if r})
+    rows = lake.catalog.get_many(data.ingest_ids)
+    names = sorted({r.original_name for r in rows})
     return {
         "agrolake.table": data.table.sql_name,
         "agrolake.table_version": str(data.version),
@@ -168,7 +168,7 @@ def _lineage_tags(lake: Lake, data: TrainingData) -> dict[str, str]:
 def _log_lineage(lake: Lake, data: TrainingData) -> None:
     import mlflow
 
-    rows = [lake.catalog.get(i) for i in data.ingest_ids]
+    rows = lake.catalog.get_many(data.ingest_ids)
     lineage = {
         "table": data.table.sql_name,
         "version": data.version,
@@ -180,7 +180,6 @@ def _log_lineage(lake: Lake, data: TrainingData) -> None:
                 "sha256": r.sha256,
             }
             for r in rows
-            if r
         ],
     }
     mlflow.log_dict(lineage, "lineage.json")

@@ -280,15 +280,17 @@ def _land(
         return _reject(lake, claim, too_big, sha256=None)
     # Imported at the first file: a run that finds landing empty skips pandera (0.7 s).
     from agrolake.datasets.recognition import recognise
-    from agrolake.readers import read_sample
+    from agrolake.readers import ReaderLimits, read_sample
 
     path, sha256 = _spool(lake, obj, spool / claim.ingest_id)
     try:
         try:
-            sample = read_sample(path, name)
+            sample = read_sample(path, name, ReaderLimits.from_settings(settings))
             dataset = recognise(sample, name, datasets(), settings.max_new_columns)
         except FileRejected as rejection:
             return _reject(lake, claim, rejection, sha256=sha256)
+        except AgrolakeError:
+            raise  # no fault of the file (the workbook reader could not start): tried again
         except Exception as exc:  # untrusted bytes: a parser bug must not stop the batch
             unreadable = FileRejected(
                 f"{name} could not be read: {type(exc).__name__}: {_first_line(exc)}",

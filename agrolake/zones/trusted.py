@@ -32,7 +32,7 @@ from agrolake.lake.naming import match_sources
 from agrolake.lake.progress import ProgressCallback, no_progress
 from agrolake.lake.spool import spool as spool_folder
 from agrolake.lake.tables import QUARANTINE, TableRef, where_equal, where_in
-from agrolake.readers import read_frame
+from agrolake.readers import ReaderLimits, read_frame
 from agrolake.transforms.by_value import ByValue, split_by_value
 from agrolake.transforms.row_errors import ERRORS, ROW, quarantined_rows, valid_rows
 
@@ -232,10 +232,11 @@ def clean_raw_ingest(
 ) -> dict[str, Cleaned]:
     """One raw ingest cleaned for each trusted table of its dataset; nothing written."""
     path = _raw_file(lake, ingest) or _spool_raw(lake, ingest, spool)
+    limits = ReaderLimits.from_settings(lake.settings)
     try:
         return {
             table.table_name: clean_ingest(
-                lake, dataset, table, ingest, _read(path, ingest.read_options, table)
+                lake, dataset, table, ingest, _read(path, ingest.read_options, table, limits)
             )
             for table in dataset.tables
         }
@@ -250,10 +251,11 @@ def _raw_file(lake: Lake, ingest: Ingest) -> Path | None:
 
     Raw objects never change, so reading one in place saves a copy of the whole
     file (about the time of the floor's read and write). A CSV in another encoding
-    than UTF-8 is transcoded next to the file read, so it goes through the spool.
+    than UTF-8, or with lone CR line ends, is transcoded next to the file read, so it goes
+    through the spool.
     """
     options = ingest.read_options
-    if lake.store.is_s3 or ingest.raw_key is None or (options.format == "csv" and not options.utf8):
+    if lake.store.is_s3 or ingest.raw_key is None or options.transcoded:
         return None
     path: Path = lake.settings.lake_folder / lake.settings.bucket("raw") / ingest.raw_key
     return path if path.is_file() and path.stat().st_size == ingest.size else None
@@ -268,8 +270,10 @@ def _spool_raw(lake: Lake, ingest: Ingest, spool: Path) -> Path:
     return path
 
 
-def _read(path: Path, options: ReadOptions, table: Table) -> pl.LazyFrame:
-    return read_frame(path, options, table.sheet)
+def _read(
+    path: Path, options: ReadOptions, table: Table, limits: ReaderLimits | None = None
+) -> pl.LazyFrame:
+    return read_frame(path, options, table.sheet, limits)
 
 
 @dataclass(frozen=True)
@@ -464,7 +468,7 @@ def rebuild_trusted(
         for ingest in sorted(ingests, key=lambda i: i.ingest_id):
             dataset, table = feeds[str(ingest.dataset)]
             path = _raw_file(lake, ingest) or _spool_raw(lake, ingest, Path(spool))
-            raw = _read(path, ingest.read_options, table)
+            raw = _read(path, ingest.read_options, table, ReaderLimits.from_settings(lake.settings))
             parts.append(clean_ingest(lake, dataset, table, ingest, raw))
     if parts:
         valid = pl.concat([p.valid for p in parts], how="diagonal_relaxed")

@@ -40,6 +40,16 @@ def quarantined_in_sample(path: Path, dataset: Dataset) -> int:
 
 SAMPLES: dict[str, tuple[bytes, dict[str, tuple[str, dict[str, Any]]]]] = {
     # name: (bytes, {raw column: (type, other attributes)})
+    "accents_latin1.csv": (
+        "Finca;Variedad;Kilos\r\nEl Olivar;Año nuevo;12,5\r\nLa Peña;Guara;7,25\r\n".encode(
+            "latin-1"
+        ),
+        {
+            "Finca": ("string", {}),
+            "Variedad": ("string", {}),
+            "Kilos": ("float", {"decimal": ","}),
+        },
+    ),
     "semicolons_decimal_commas_latin1.csv": (
         "Parcela;Fecha;Peso (kg);Humedad %;Variedad\r\n"
         "00123;15/09/2024;1.234,5;5,2;Kerman\r\n"
@@ -127,6 +137,7 @@ def test_types_of_a_tricky_sample(tmp_path: Path, name: str) -> None:
     path = tmp_path / name
     path.write_bytes(data)
     inferred = infer_dataset(path, "farm.sample").dataset
+    assert list(tmp_path.iterdir()) == [path]  # nothing written beside the user's file
     found = fields(inferred)
     assert list(found) == list(expected)
     for column, (kind, attributes) in expected.items():

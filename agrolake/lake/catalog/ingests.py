@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -44,6 +44,10 @@ def new_ingest_id(now: datetime | None = None) -> str:
     The order matters: on a business key the latest ingest wins.
     """
     return f"{(now or utcnow()):%Y%m%dT%H%M%S%fZ}-{secrets.token_hex(4)}"
+
+
+#: Ids bound per query: SQLite binds at most 32,766 parameters, PostgreSQL 65,535.
+_IDS_PER_QUERY = 1000
 
 
 @dataclass(frozen=True)
@@ -484,6 +488,37 @@ class Catalog:
                 query = query.where(column == value)
         with translated_errors(self.url, "lookup"), self.engine.connect() as conn:
             return [Ingest.from_row(row) for row in conn.execute(query)]
+
+    def newest(self, count: int) -> list[Ingest]:
+        """The ``count`` ingests claimed last (ingest ids sort by claim time), newest first."""
+        query = select(ingests).order_by(ingests.c.ingest_id.desc()).limit(count)
+        with translated_errors(self.url, "lookup"), self.engine.connect() as conn:
+            return [Ingest.from_row(row) for row in conn.execute(query)]
+
+    def get_many(self, ingest_ids: Iterable[str]) -> list[Ingest]:
+        """The ingests among ``ingest_ids`` that the catalog holds, in id order."""
+        wanted = sorted(set(ingest_ids))
+        found: list[Ingest] = []
+        with translated_errors(self.url, "lookup"), self.engine.connect() as conn:
+            for start in range(0, len(wanted), _IDS_PER_QUERY):
+                chunk = wanted[start : start + _IDS_PER_QUERY]
+                query = select(ingests).where(ingests.c.ingest_id.in_(chunk))
+                found += [Ingest.from_row(row) for row in conn.execute(query)]
+        return sorted(found, key=lambda ingest: ingest.ingest_id)
+
+    def original_names(self, ingest_ids: Iterable[str]) -> dict[str, str]:
+        """Ingest id → the file name it was uploaded as (ids it lacks are left out),
+        reading only those two columns: a page of a long table names thousands."""
+        wanted = sorted(set(ingest_ids))
+        found: dict[str, str] = {}
+        with translated_errors(self.url, "lookup"), self.engine.connect() as conn:
+            for start in range(0, len(wanted), _IDS_PER_QUERY):
+                chunk = wanted[start : start + _IDS_PER_QUERY]
+                query = select(ingests.c.ingest_id, ingests.c.original_name).where(
+                    ingests.c.ingest_id.in_(chunk)
+                )
+                found.update({row.ingest_id: row.original_name for row in conn.execute(query)})
+        return found
 
     def count_by_dataset(self, statuses: Sequence[str]) -> dict[str, int]:
         """Ingests per dataset among the given statuses."""

@@ -92,12 +92,21 @@ class Lineage:
         """Every recorded version of ``table``, oldest first."""
         return self._load(table).get(table, [])
 
-    def _load(self, table: str | None = None) -> dict[str, list[TableVersion]]:
-        """Versions of one table, or of all (three queries, whatever the count)."""
+    def _load(
+        self, table: str | None = None, version: int | None = None, newest: bool = False
+    ) -> dict[str, list[TableVersion]]:
+        """Versions of one table (only ``version``, or only the ``newest``), or of all:
+        three queries, whatever the count. One version reads only its own rows: a
+        long-lived table has thousands, each with its ingests."""
+        c = table_versions.c
         with translated_errors(self.url, "lineage lookup"), self.engine.connect() as conn:
-            query = select(table_versions).order_by(table_versions.c.version)
+            query = select(table_versions).order_by(c.version, c.id)
             if table is not None:
-                query = query.where(table_versions.c.table_name == table)
+                query = query.where(c.table_name == table)
+            if version is not None:
+                query = query.where(c.version == version).limit(1)
+            if newest:
+                query = query.order_by(None).order_by(c.version.desc(), c.id.desc()).limit(1)
             rows = conn.execute(query).all()
             ids = [r.id for r in rows]
             inputs: dict[int, dict[str, int]] = {i: {} for i in ids}
@@ -146,14 +155,14 @@ class Lineage:
         return found
 
     def latest(self, table: str) -> TableVersion | None:
-        versions = self.versions(table)
-        return versions[-1] if versions else None
+        found = self._load(table, newest=True).get(table)
+        return found[0] if found else None
 
     def version(self, table: str, version: int | None = None) -> TableVersion | None:
-        versions = self.versions(table)
         if version is None:
-            return versions[-1] if versions else None
-        return next((v for v in versions if v.version == version), None)
+            return self.latest(table)
+        found = self._load(table, version=version).get(table)
+        return found[0] if found else None
 
     def contained(self, table: str, version: int) -> set[str]:
         """The ingests whose rows a version holds: added since its last rebuild, or its inputs'."""
