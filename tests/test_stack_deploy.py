@@ -16,7 +16,7 @@ import yaml
 
 from agrolake.stack.identities import ROLES, S3Key, key_variables
 from agrolake.stack.layout import DEFAULT_PORTS
-from agrolake.stack.programs import Network, Program, StackConfig, plan
+from agrolake.stack.programs import MEMORY_SETTINGS, Network, Program, StackConfig, plan
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -90,8 +90,14 @@ def test_compose_runs_every_service_of_the_stack_with_its_command_and_settings()
         assert program.name in services, f"{program.name} is missing from deploy/compose.yaml"
         service = services[program.name]
         if program.name == "postgres":
-            # PostgreSQL's official image, with the contrib modules Prefect's schema needs.
+            # PostgreSQL's official image, with the contrib modules Prefect's schema needs,
+            # and the plan's memory settings.
             assert service["image"] == "postgres:16"
+            options = [
+                a for k, v in MEMORY_SETTINGS["postgres"].items() for a in ("-c", f"{k}={v}")
+            ]
+            assert service["command"] == ["postgres", *options]
+            assert program.argv[-len(options) :] == tuple(options)
             continue
         assert service["command"] == list(program.argv), program.name
         environment = {k: interpolated(str(v)) for k, v in service["environment"].items()}
@@ -177,5 +183,15 @@ def test_each_systemd_unit_runs_the_stack_command(program: Program) -> None:
     argv = shlex.split(exec_start.removeprefix("ExecStart="))
     assert argv[0] == f"/opt/agrolake/app/.venv/bin/{expected.argv[0]}"
     assert argv[1:] == list(expected.argv[1:])
+    # The plan's memory settings, as systemd's Environment= lines.
+    environment = dict(
+        pair.split("=", 1)
+        for line in unit.splitlines()
+        if line.startswith("Environment=")
+        for pair in shlex.split(line.removeprefix("Environment="))
+    )
+    for kind in ("python", "go"):
+        for name in MEMORY_SETTINGS[kind]:
+            assert environment.get(name) == expected.env.get(name), name
     target = (DEPLOY / "systemd" / "agrolake.target").read_text()
     assert UNITS[program.name].replace("@.", "@1.") in target

@@ -11,7 +11,7 @@ those to this installation's files.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -23,6 +23,21 @@ WORK_POOL = "local-work"
 WORKER_QUERY_SECONDS = "2"
 
 Health = Literal["postgres", "s3", "http", "running"]
+
+#: Memory settings for a small host, per kind of service, measured with and without by
+#: ``bench/stack.py --compare`` (docs/BENCHMARKS.md, "The stack"); ``deploy/`` carries the
+#: same. Python services: glibc's malloc makes an arena per thread that allocates (up to
+#: 8 per core), each kept at its high-water mark; two are enough for servers that mostly
+#: wait. ``weed``: Go's collector runs when the heap has doubled (``GOGC=100``) and gives
+#: freed pages back slowly; after 100 uploads ``weed mini`` held twice its idle memory. A
+#: lower target and a soft limit (past it, Go collects more often; it never refuses
+#: memory) keep it near what it uses. PostgreSQL: buffers for a catalog and MLflow's
+#: tables, not the 128 MB default.
+MEMORY_SETTINGS: dict[str, dict[str, str]] = {
+    "python": {"MALLOC_ARENA_MAX": "2"},
+    "go": {"GOGC": "50", "GOMEMLIMIT": "96MiB"},
+    "postgres": {"shared_buffers": "32MB"},
+}
 
 
 @dataclass(frozen=True)
@@ -231,7 +246,23 @@ def plan(config: StackConfig) -> list[Program]:
             url=net.url("serve"),
         )
     )
-    return programs
+    return [_with_memory_settings(p) for p in programs]
+
+
+def _with_memory_settings(program: Program) -> Program:
+    """``program`` with :data:`MEMORY_SETTINGS`. The bridge is Python with a ``weed``
+    child (``filer.meta.tail``) that inherits its environment: Go's target, not the S3
+    server's limit."""
+    python, go = MEMORY_SETTINGS.get("python", {}), MEMORY_SETTINGS.get("go", {})
+    if program.name == "postgres":
+        settings = MEMORY_SETTINGS.get("postgres", {})
+        options = [a for k, v in settings.items() for a in ("-c", f"{k}={v}")]
+        return replace(program, argv=(*program.argv, *options))
+    added = {
+        "s3": go,
+        "bridge": {**python, "GOGC": go["GOGC"]} if "GOGC" in go else python,
+    }.get(program.name, python)
+    return replace(program, env={**program.env, **added})
 
 
 def _port(net: Network, name: str) -> str:
