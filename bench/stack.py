@@ -16,10 +16,15 @@ The baseline, measured in the same run against the stack's own PostgreSQL and S3
 ``mlflow server`` with MLflow's defaults (what the seed ran), its time to a healthy
 ``/health`` and its PSS after start. The load average is taken before and after.
 
+With ``--compare``, each repetition also runs steps 1 to 4 on a stack without the
+plan's memory settings (``agrolake.stack.programs.MEMORY_SETTINGS`` emptied in the
+``agrolake stack`` process), on a fresh home; the two alternate which goes first.
+
 Run from the repository root::
 
     .venv/bin/python -m bench.stack --repeat 3            # ~5 min per repetition
     .venv/bin/python -m bench.stack --repeat 1 --out bench/results/stack.md
+    .venv/bin/python -m bench.stack --repeat 3 --compare  # also without the memory settings
 
 A script, not a test: it measures and reports, it asserts nothing.
 """
@@ -38,7 +43,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a file: bench/stack.py
@@ -48,16 +53,25 @@ from bench.facts import machine, revision  # noqa: E402
 from bench.mlflow_server import tree_memory  # noqa: E402
 from tests.test_stack import client_environ  # noqa: E402
 
+if TYPE_CHECKING:
+    from agrolake.stack.identities import Role
+
 MIB = 1024 * 1024
 SETTLE_SECONDS = 10.0
 AGROLAKE = str(Path(sys.executable).parent / "agrolake")
+#: ``agrolake`` with the plan's memory settings emptied (the stack as it was without them).
+WITHOUT_MEMORY_SETTINGS = (
+    "import sys; import agrolake.stack.programs as p; p.MEMORY_SETTINGS.clear(); "
+    "from agrolake.cli import main; sys.argv[0] = 'agrolake'; main()"
+)
 
 
-def stack(home: Path, *args: str) -> float:
-    """Run ``agrolake stack ARGS``; its wall time."""
+def stack(home: Path, *args: str, settings: bool = True) -> float:
+    """Run ``agrolake stack ARGS`` (``settings=False``: without the memory settings)."""
+    command = [AGROLAKE] if settings else [sys.executable, "-c", WITHOUT_MEMORY_SETTINGS]
     started = time.monotonic()
     done = subprocess.run(
-        [AGROLAKE, "stack", *args], env=client_environ(home), capture_output=True, text=True
+        [*command, "stack", *args], env=client_environ(home), capture_output=True, text=True
     )
     if done.returncode != 0:
         raise SystemExit(f"agrolake stack {' '.join(args)} failed:\n{done.stderr[-4000:]}")
@@ -71,11 +85,11 @@ def status(home: Path) -> dict[str, Any]:
     return {s.name: s for s in Stack(Settings(home=home)).status()}
 
 
-def client_env(home: Path) -> dict[str, str]:
+def client_env(home: Path, role: Role = "worker") -> dict[str, str]:
     from agrolake.lake.settings import Settings
     from agrolake.stack.lifecycle import Stack
 
-    return Stack(Settings(home=home)).env()
+    return Stack(Settings(home=home)).env(role)
 
 
 def footprint(home: Path) -> dict[str, float]:
@@ -132,12 +146,13 @@ def uploads(home: Path, scratch: Path) -> dict[str, float]:
     from agrolake.samples import write_wine_quality
 
     env = client_env(home)
+    uploader = client_env(home, "uploader")  # what an uploader is given: put into landing
     s3 = boto3.client(
         "s3",
-        endpoint_url=env["AGROLAKE_S3_ENDPOINT_URL"],
-        aws_access_key_id=env["AGROLAKE_S3_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AGROLAKE_S3_SECRET_ACCESS_KEY"],
-        region_name=env["AGROLAKE_S3_REGION"],
+        endpoint_url=uploader["AGROLAKE_S3_ENDPOINT_URL"],
+        aws_access_key_id=uploader["AGROLAKE_S3_ACCESS_KEY_ID"],
+        aws_secret_access_key=uploader["AGROLAKE_S3_SECRET_ACCESS_KEY"],
+        region_name=uploader["AGROLAKE_S3_REGION"],
     )
     bucket = env["AGROLAKE_BUCKET_LANDING"]
     lake = lake_of(env)
@@ -189,7 +204,25 @@ def baseline_mlflow(home: Path, scratch: Path) -> dict[str, float]:
         server.stop()
 
 
-def repetition(scratch: Path) -> dict[str, Any]:
+def without_settings(scratch: Path) -> dict[str, Any]:
+    """Steps 1 to 4 on a fresh home, without the plan's memory settings."""
+    home = scratch / "home-without"
+    (scratch / "without").mkdir(exist_ok=True)
+    result: dict[str, Any] = {"load_before": os.getloadavg()[0]}
+    try:
+        stack(home, "up", settings=False)
+        result["idle"] = footprint(home)
+        uploads(home, scratch / "without")
+        result["after_uploads"] = footprint(home)
+    finally:
+        stack(home, "down", settings=False)
+    result["load_after"] = os.getloadavg()[0]
+    return result
+
+
+def repetition(scratch: Path, compare: bool = False, first: bool = False) -> dict[str, Any]:
+    if compare and first:
+        without = without_settings(scratch)
     home = scratch / "home"
     result: dict[str, Any] = {"load_before": os.getloadavg()[0]}
     try:
@@ -203,6 +236,8 @@ def repetition(scratch: Path) -> dict[str, Any]:
     finally:
         stack(home, "down")
     result["load_after"] = os.getloadavg()[0]
+    if compare:
+        result["without"] = without if first else without_settings(scratch)
     return result
 
 
@@ -221,11 +256,31 @@ def report(results: list[dict[str, Any]], started: datetime) -> str:
         "| service | PSS idle (MiB) | PSS after 100 uploads (MiB) |",
         "|---|---:|---:|",
     ]
+    compared = "without" in results[0]
+    if compared:
+        lines[1] += (
+            " Without the memory settings: "
+            + ", ".join(
+                f"{r['without']['load_before']:.1f}/{r['without']['load_after']:.1f}"
+                for r in results
+            )
+            + "."
+        )
+        lines[3:5] = [
+            "| service | PSS idle (MiB) | after 100 uploads | without the memory settings: "
+            "idle | after 100 uploads |",
+            "|---|---:|---:|---:|---:|",
+        ]
     for name in names:
-        idle = med(lambda r, n=name: r["idle"][n])
-        busy = med(lambda r, n=name: r["after_uploads"][n])
+        cells = [med(lambda r, n=name: r["idle"][n]), med(lambda r, n=name: r["after_uploads"][n])]
+        if compared:
+            cells += [
+                med(lambda r, n=name: r["without"]["idle"][n]),
+                med(lambda r, n=name: r["without"]["after_uploads"][n]),
+            ]
         bold = "**" if name == "total" else ""
-        lines.append(f"| {bold}{name}{bold} | {bold}{idle:.0f}{bold} | {bold}{busy:.0f}{bold} |")
+        shown = " | ".join(f"{bold}{c:.0f}{bold}" for c in cells)
+        lines.append(f"| {bold}{name}{bold} | {shown} |")
     base = med(lambda r: r["baseline"]["pss"])
     lean = med(lambda r: r["idle"]["mlflow"])
     lines += [
@@ -254,12 +309,17 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--out", type=Path, help="also write the report here")
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="also measure a stack without the plan's memory settings, each repetition",
+    )
     args = parser.parse_args(argv)
     started = datetime.now(UTC)
     results = []
     for i in range(args.repeat):
         with tempfile.TemporaryDirectory(prefix="bench-stack-") as scratch:
-            results.append(repetition(Path(scratch)))
+            results.append(repetition(Path(scratch), args.compare, first=i % 2 == 1))
         print(f"repetition {i + 1}: {json.dumps(results[-1], default=str)}", file=sys.stderr)
     text = report(results, started)
     print(text)

@@ -19,6 +19,13 @@ from agrolake.errors import StorageRefused
 from agrolake.lake import Lake
 from agrolake.lake.settings import Settings
 from agrolake.samples import write_wine_quality
+from agrolake.stack.identities import (
+    ROLES,
+    S3Key,
+    iam_policy,
+    seaweedfs_config,
+    seaweedfs_identity,
+)
 from tests.conftest import s3_env
 from tests.services import S3Server, start_seaweedfs
 
@@ -50,6 +57,24 @@ def identities_and_policies() -> dict[str, Any]:
         policies.append({"name": f"agrolake-{role}", "document": documented(f"policy-{role}")})
         identities.append({"name": f"{role}-policy", "policyNames": [f"agrolake-{role}"]})
     return {"identities": identities, "policies": policies}
+
+
+def test_the_documents_are_the_rights_the_stack_gives() -> None:
+    """The documents are agrolake.stack.identities' (whose ``seaweedfs_config`` is the
+    stack's -s3.config), so what this module runs on SeaweedFS is what the stack enforces."""
+    buckets = {z.removesuffix("-zone"): z for z in ZONES} | {"mlflow": "mlflow"}
+    keys = {role: S3Key(f"{role.upper()}_KEY_ID", f"{role.upper()}_SECRET") for role in ROLES}
+    identities = [seaweedfs_identity(role, keys[role], buckets) for role in ROLES]
+    assert documented("seaweedfs-identities") == {"identities": identities}
+    stack = seaweedfs_config(keys, buckets)
+    put_only = seaweedfs_identity("uploader", keys["uploader"], buckets, put_only=True)
+    assert documented("seaweedfs-put-only-uploader") == {
+        "identities": [put_only],
+        "policies": stack["policies"],
+    }
+    assert stack["identities"] == [identities[0], put_only, *identities[2:]]
+    for role in ("uploader", "worker", "reader"):
+        assert documented(f"policy-{role}") == iam_policy(role, buckets), role
 
 
 @pytest.fixture(scope="module")
@@ -223,6 +248,11 @@ def test_an_uploader_key_limited_to_landing(
     else:  # SeaweedFS's Write:<bucket> includes delete (the document says so)
         client.delete_object(Bucket="landing-zone", Key="vino (2).csv")
         assert _keys(seaweedfs, "landing-zone") == ["vino.csv"]
+    # Above boto3's 8 MiB threshold a file goes up in parts: the same right suffices.
+    large = tmp_path / "large.bin"
+    large.write_bytes(secrets.token_bytes(9 * 1024 * 1024))
+    client.upload_file(str(large), "landing-zone", "large.bin")
+    assert "large.bin" in _keys(seaweedfs, "landing-zone")
 
 
 # --------------------------------------------------------------------------- worker, reader

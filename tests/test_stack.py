@@ -1,6 +1,7 @@
-"""End to end on a stack started by `agrolake stack up`: an upload with boto3 flows to
-trusted and to a served champion with no other command, a second wine file registers a
-new model version, a service killed with SIGKILL comes back, the demo ends with a
+"""End to end on a stack started by `agrolake stack up`: each service holds only the S3
+key it needs, an upload with boto3 and the uploader's key flows to trusted (the reader's
+key queries it) and to a served champion with no other command, a second wine file
+registers a new model version, a service killed with SIGKILL comes back, the demo ends with a
 champion, and `down` leaves no process and no open port."""
 
 from __future__ import annotations
@@ -91,12 +92,21 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         stack(home, "down", check=False)
 
 
-@pytest.fixture(scope="module")
-def env(home: Path) -> dict[str, str]:
-    """What `eval "$(agrolake stack env)"` sets in a client shell."""
-    lines = stack(home, "env").stdout.splitlines()
+def role_env(home: Path, role: str) -> dict[str, str]:
+    """What `eval "$(agrolake stack env --role ROLE)"` sets in a client shell."""
+    lines = stack(home, "env", "--role", role).stdout.splitlines()
     pairs = [shlex.split(line.removeprefix("export "))[0].split("=", 1) for line in lines]
     return dict(pairs)
+
+
+@pytest.fixture(scope="module")
+def env(home: Path) -> dict[str, str]:
+    """What `eval "$(agrolake stack env)"` sets in a client shell (the worker's key)."""
+    lines = stack(home, "env").stdout.splitlines()
+    pairs = [shlex.split(line.removeprefix("export "))[0].split("=", 1) for line in lines]
+    found = dict(pairs)
+    assert found == role_env(home, "worker")
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -161,14 +171,57 @@ def test_up_starts_every_service_healthy_and_up_again_changes_nothing(home: Path
     assert all(s["healthy"] for s in second.values())
 
 
+def test_each_service_holds_only_the_s3_key_its_work_needs(home: Path) -> None:
+    """SeaweedFS enforces a key per role (its identities file is private); the workers and
+    MLflow hold the worker's, the receiver, the bridge and the model server none, and no
+    service the administrator's."""
+    layout = StackLayout.under(home)
+    state = load_state(layout)
+    assert state is not None
+    identities = layout.root / "data" / "s3" / "s3-config.json"
+    assert stat.S_IMODE(identities.stat().st_mode) == 0o600
+    written = {i["name"]: i for i in json.loads(identities.read_text())["identities"]}
+    assert set(written) == {"admin", "uploader", "worker", "reader"}
+    found = services(home)
+    admin, worker = state.s3_key("admin"), state.s3_key("worker")
+    for name in found:
+        environ = psutil.Process(found[name]["pid"]).environ()
+        held = environ.get("AGROLAKE_S3_ACCESS_KEY_ID") or environ.get("AWS_ACCESS_KEY_ID")
+        wanted = worker.access_key_id if name in ("worker-1", "mlflow") else None
+        assert held == wanted, name
+        assert admin.secret_access_key not in environ.values(), name
+
+
 def test_a_boto3_upload_reaches_trusted_and_a_served_champion_then_a_new_version(
     home: Path, env: dict[str, str], lake: Lake, tmp_path: Path
 ) -> None:
-    s3 = s3_client(env)
+    """Uploads with the uploader's key (`stack env --role uploader`), which may put into
+    landing and nothing else; the reader's key queries what arrived."""
+    uploader = role_env(home, "uploader")
+    assert uploader["AGROLAKE_S3_ACCESS_KEY_ID"] != env["AGROLAKE_S3_ACCESS_KEY_ID"]
+    s3 = s3_client(uploader)
     wine = write_wine_quality(tmp_path / "vino.csv", rows=120, seed=1)
     s3.upload_file(str(wine), env["AGROLAKE_BUCKET_LANDING"], "lab/vino tinto.csv")
     wait_for("the upload in trusted", lambda: in_trusted(lake, "trusted.lab_wine_quality", 120),
              120, home)  # fmt: skip
+    for refused in (
+        lambda: s3.list_objects_v2(Bucket=env["AGROLAKE_BUCKET_RAW"]),
+        lambda: s3.get_object(Bucket=env["AGROLAKE_BUCKET_TRUSTED"], Key="_delta_log/x.json"),
+        lambda: s3.delete_object(Bucket=env["AGROLAKE_BUCKET_LANDING"], Key="lab/x.csv"),
+    ):
+        with pytest.raises(s3.exceptions.ClientError, match="AccessDenied"):
+            refused()
+
+    reader = role_env(home, "reader")
+    sql = "SELECT count(*) AS n FROM trusted.lab_wine_quality"
+    done = subprocess.run(
+        [AGROLAKE, "query", sql, "--format", "json"], env={**client_environ(home), **reader},
+        cwd=home.parent, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout) == [{"n": 120}]
+    with pytest.raises(s3.exceptions.ClientError, match="AccessDenied"):
+        s3_client(reader).list_objects_v2(Bucket=env["AGROLAKE_BUCKET_RAW"])
 
     serve = services(home)["serve"]["url"]
     token = env["AGROLAKE_SERVE_TOKEN"]

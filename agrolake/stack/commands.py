@@ -9,6 +9,7 @@ import json
 import os
 import shlex
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -88,9 +89,21 @@ def status(
 
 
 @app.command()
-def env() -> None:
+def env(
+    role: Annotated[
+        str,
+        typer.Option(
+            help="Whose S3 key: worker (runs the flows), uploader (puts into landing), "
+            "reader (queries trusted and refined) or admin (creates buckets)."
+        ),
+    ] = "worker",
+) -> None:
     """Print export lines for a client shell: eval "$(agrolake stack env)"."""
-    for name, value in _stack().env().items():
+    from agrolake.stack.identities import ROLES
+
+    if role not in ROLES:
+        raise UsageError(f"--role is one of {', '.join(ROLES)}, not {role!r}")
+    for name, value in _stack().env(role).items():
         sys.stdout.write(f"export {name}={shlex.quote(value)}\n")
 
 
@@ -125,6 +138,24 @@ def prepare() -> None:
     out.print(f"prepare: buckets {', '.join(buckets)}; catalog up to date", highlight=False)
     deploy(dict(os.environ), project_root())
     out.print("prepare: work pool and every deployment of prefect.yaml deployed")
+
+
+@app.command("s3-config")
+def s3_config(
+    path: Annotated[Path, typer.Argument(help="The file to write (SeaweedFS's -s3.config).")],
+) -> None:
+    """Write SeaweedFS's identities file (0600): a key per role, from the environment.
+
+    S3_ADMIN_ACCESS_KEY_ID, S3_ADMIN_SECRET_ACCESS_KEY, the same for UPLOADER,
+    WORKER and READER. For the compose file and the systemd units (`stack up`
+    writes its own from stack.json).
+    """
+    from agrolake.lake.settings import load_settings
+    from agrolake.stack.identities import bucket_names, keys_from_environment
+    from agrolake.stack.identities import write_seaweedfs_config as write
+
+    write(path, keys_from_environment(os.environ), bucket_names(load_settings()))
+    out.print(f"s3-config: {path} (admin, uploader, worker, reader)", highlight=False)
 
 
 def _print_table(services: list[ServiceStatus]) -> None:

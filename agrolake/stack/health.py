@@ -11,6 +11,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
+from agrolake.stack.identities import Role
 from agrolake.stack.programs import Program, StackConfig
 
 _TIMEOUT = 3.0
@@ -71,8 +72,12 @@ def _postgres(config: StackConfig) -> Health:
 def _s3(config: StackConfig) -> Health:
     """A write, read and delete through the S3 gateway, filer and volume: a listing
     alone answers while object writes still fail (volumes not registered yet). The probe
-    bucket stays: in SeaweedFS each new bucket allocates volumes of its own."""
-    client = s3_client(config)
+    bucket stays: in SeaweedFS each new bucket allocates volumes of its own.
+
+    It runs in ``agrolake stack`` (up, status), never in a service, with the
+    administrator's key: it creates its bucket when missing, and no role's key may touch
+    a bucket that is not the lake's."""
+    client = s3_client(config, "admin")
     bucket = PROBE_BUCKET
     with contextlib.suppress(client.exceptions.BucketAlreadyOwnedByYou):
         client.create_bucket(Bucket=bucket)
@@ -83,15 +88,16 @@ def _s3(config: StackConfig) -> Health:
     return Health(body == b"ok", "" if body == b"ok" else "probe object read back wrong")
 
 
-def s3_client(config: StackConfig) -> Any:
+def s3_client(config: StackConfig, role: Role) -> Any:
     import boto3
     from botocore.config import Config
 
+    key = config.s3_keys[role]
     return boto3.session.Session().client(
         "s3",
         endpoint_url=config.s3_endpoint_url,
-        aws_access_key_id=config.s3_access_key_id,
-        aws_secret_access_key=config.s3_secret_access_key,
+        aws_access_key_id=key.access_key_id,
+        aws_secret_access_key=key.secret_access_key,
         region_name=config.s3_region,
         config=Config(
             connect_timeout=_TIMEOUT,

@@ -22,6 +22,7 @@ from typing import Any
 
 from agrolake.errors import ConfigError
 from agrolake.lake.private_files import private_folder, write_private
+from agrolake.stack.identities import ROLES, Role, S3Key
 
 #: Services' default ports, used when free at the first ``up`` (each SeaweedFS component
 #: also takes its port + 10000 for gRPC). A taken one is replaced by a free random port.
@@ -107,12 +108,29 @@ class StackState:
     ports: dict[str, int]
     s3_managed: bool
     postgres_managed: bool
-    s3_access_key_id: str = field(default_factory=lambda: "AK" + secrets.token_hex(9).upper())
-    s3_secret_access_key: str = field(default_factory=lambda: secrets.token_hex(20))
+    #: The administrator's S3 key (the only one of earlier versions, which gave it to
+    #: every service): set-up steps only, see :meth:`s3_key`.
+    s3_access_key_id: str = field(default_factory=lambda: S3Key.generate().access_key_id)
+    s3_secret_access_key: str = field(default_factory=lambda: S3Key.generate().secret_access_key)
+    #: The other roles' keys (uploader, worker, reader): ``{role: {"access_key_id": …,
+    #: "secret_access_key": …}}``.
+    s3_role_keys: dict[str, dict[str, str]] = field(default_factory=dict)
     postgres_password: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     webhook_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     mlflow_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     serve_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+
+    def __post_init__(self) -> None:
+        # A state saved before the keys per role (or before a role) gets them here, once:
+        # load_state saves what changed.
+        for role in ROLES:
+            if role != "admin" and role not in self.s3_role_keys:
+                self.s3_role_keys[role] = dataclasses.asdict(S3Key.generate())
+
+    def s3_key(self, role: Role) -> S3Key:
+        if role == "admin":
+            return S3Key(self.s3_access_key_id, self.s3_secret_access_key)
+        return S3Key(**self.s3_role_keys[role])
 
     @property
     def connect_host(self) -> str:
@@ -133,8 +151,9 @@ class StackState:
 def load_state(layout: StackLayout) -> StackState | None:
     """The stack's saved state, or None before the first ``up``.
 
-    A secret an earlier version did not generate is generated now and saved at once,
-    so every later command (``env``, ``status``) sees the same one.
+    A secret an earlier version did not generate (a token, the keys per role) is
+    generated now and saved at once, so every later command (``env``, ``status``) and
+    every service sees the same one.
     """
     try:
         text = layout.state_file.read_text()
@@ -148,7 +167,7 @@ def load_state(layout: StackLayout) -> StackState | None:
             f"{layout.state_file} is damaged ({exc}); `agrolake stack down`, then move it "
             "away to start a new stack (its data stays under stack/data)"
         ) from exc
-    if set(state.to_json()) - set(saved):
+    if state.to_json() != saved:
         save_state(layout, state)
     return state
 

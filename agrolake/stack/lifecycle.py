@@ -16,6 +16,7 @@ from typing import Any
 from agrolake.errors import ConfigError, UsageError
 from agrolake.lake.settings import Settings
 from agrolake.stack.health import Health, check
+from agrolake.stack.identities import Role, write_seaweedfs_config
 from agrolake.stack.layout import (
     GRPC_OFFSET,
     StackLayout,
@@ -45,6 +46,8 @@ from agrolake.stack.supervision import (
 )
 
 Report = Callable[[str], None]
+#: What an uploader's shell needs (`agrolake ingest` opens no catalog).
+_UPLOADER_SETTINGS = ("AGROLAKE_HOME", "AGROLAKE_STORAGE_URL", "AGROLAKE_S3_", "AGROLAKE_BUCKET_")
 #: supervisord states in which a process will not come back without help.
 _GAVE_UP = {"FATAL", "STOPPED", "EXITED", "UNKNOWN"}
 
@@ -85,9 +88,22 @@ class Stack:
     def config(self, state: StackState | None = None) -> StackConfig:
         return stack_config(self.settings, self.layout, state or self.state())
 
-    def env(self) -> dict[str, str]:
-        """What a client shell needs: the lake's settings, Prefect's and MLflow's URLs."""
-        return self.config().client_env()
+    def env(self, role: Role = "worker") -> dict[str, str]:
+        """What a client shell of ``role`` needs: the lake's settings with the role's S3
+        key; for a worker or an administrator Prefect's and MLflow's URLs and the tokens
+        too. An uploader gets only what uploads need, a reader what queries need (the
+        catalog), so a key handed to either carries no other secret."""
+        config = self.config()
+        if not config.s3_managed and role in ("uploader", "reader"):
+            raise UsageError(
+                f"this stack uses the S3 at {config.s3_endpoint_url} with the one key the "
+                f"settings gave it: it has no {role} key (create one there, docs/security.md)"
+            )
+        env = config.client_env(role)
+        if role in ("worker", "admin"):
+            return env
+        wanted = _UPLOADER_SETTINGS + (("AGROLAKE_CATALOG_URL",) if role == "reader" else ())
+        return {name: value for name, value in env.items() if name.startswith(wanted)}
 
     def status(self) -> list[ServiceStatus]:
         """Every service with its pid, URL and health (all unhealthy when down)."""
@@ -140,6 +156,8 @@ class Stack:
             state = self._decide(host, workers)
             config = self.config(state)
             programs = plan(config)
+            if state.s3_managed:
+                write_seaweedfs_config(config.s3_config_file, config.s3_keys, config.buckets)
             if state.postgres_managed:
                 if config.postgres_user:
                     # PostgreSQL's own user must pass through to its data folder.
@@ -190,7 +208,8 @@ class Stack:
     def _prepare_data(self, config: StackConfig, report: Report) -> None:
         if created := create_databases(config):
             report(f"postgres: created databases {', '.join(created)}")
-        buckets = init_lake(client_settings(config))
+        # The one service-side step with the administrator's key: it creates buckets.
+        buckets = init_lake(client_settings(config, "admin"))
         report(f"lake: buckets {', '.join(buckets)}; catalog up to date")
 
     def _deploy(self, config: StackConfig, report: Report) -> None:

@@ -11,7 +11,8 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from agrolake.errors import ConfigError
-from agrolake.lake.settings import ZONES, Settings
+from agrolake.lake.settings import Settings
+from agrolake.stack.identities import ROLES, S3Key, bucket_names
 from agrolake.stack.layout import StackLayout, StackState
 from agrolake.stack.programs import Network, StackConfig
 
@@ -31,12 +32,13 @@ def stack_config(settings: Settings, layout: StackLayout, state: StackState) -> 
     """The plan's inputs: the stack's own services, or the ones the settings named."""
     net = network(state)
     if state.s3_managed:
-        endpoint, key, secret = net.url("s3"), state.s3_access_key_id, state.s3_secret_access_key
+        endpoint = net.url("s3")
+        keys = {role: state.s3_key(role) for role in ROLES}
     else:
         endpoint = settings.s3_endpoint_url or ""
-        key = settings.s3_access_key_id or ""
         given = settings.s3_secret_access_key
-        secret = given.get_secret_value() if given else ""
+        key = S3Key(settings.s3_access_key_id or "", given.get_secret_value() if given else "")
+        keys = dict.fromkeys(ROLES, key)
     if state.postgres_managed:
         base = f"postgresql+psycopg://postgres:{state.postgres_password}@{net.address('postgres')}/"
         catalog, mlflow, prefect = (base + name for name in DATABASES)
@@ -60,8 +62,7 @@ def stack_config(settings: Settings, layout: StackLayout, state: StackState) -> 
         s3_managed=state.s3_managed,
         postgres_managed=state.postgres_managed,
         s3_endpoint_url=endpoint,
-        s3_access_key_id=key,
-        s3_secret_access_key=secret,
+        s3_keys=keys,
         s3_region=settings.s3_region,
         catalog_url=catalog,
         mlflow_backend_store_uri=mlflow,
@@ -69,8 +70,7 @@ def stack_config(settings: Settings, layout: StackLayout, state: StackState) -> 
         webhook_token=state.webhook_token,
         mlflow_token=state.mlflow_token,
         serve_token=state.serve_token,
-        buckets={zone: settings.bucket(zone) for zone in ZONES}
-        | {"mlflow": settings.bucket_mlflow},
+        buckets=bucket_names(settings),
         postgres_user=POSTGRES_SYSTEM_USER if _is_root() else None,
     )
 

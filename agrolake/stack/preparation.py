@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from agrolake.errors import ConfigError
 from agrolake.lake.private_files import write_private
 from agrolake.lake.settings import Settings, load_settings
+from agrolake.stack.identities import Role
 from agrolake.stack.layout import StackLayout
 from agrolake.stack.machine import executable, postgres_bin
 from agrolake.stack.programs import WORK_POOL, StackConfig
@@ -139,11 +140,11 @@ def init_lake(settings: Settings) -> list[str]:
         lake.close()
 
 
-def client_settings(config: StackConfig) -> Settings:
-    """agrolake's settings as a client of the stack sees them."""
+def client_settings(config: StackConfig, role: Role) -> Settings:
+    """agrolake's settings as a client of the stack with ``role``'s key sees them."""
     fields = {
         name.removeprefix("AGROLAKE_").lower(): value
-        for name, value in config.client_env().items()
+        for name, value in config.client_env(role).items()
         if name.startswith("AGROLAKE_")
     }
     return load_settings(**fields)

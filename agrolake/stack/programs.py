@@ -11,9 +11,11 @@ those to this installation's files.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
+
+from agrolake.stack.identities import Role, S3Key
 
 #: The work pool every deployment of prefect.yaml runs on.
 WORK_POOL = "local-work"
@@ -21,6 +23,21 @@ WORK_POOL = "local-work"
 WORKER_QUERY_SECONDS = "2"
 
 Health = Literal["postgres", "s3", "http", "running"]
+
+#: Memory settings for a small host, per kind of service, measured with and without by
+#: ``bench/stack.py --compare`` (docs/BENCHMARKS.md, "The stack"); ``deploy/`` carries the
+#: same. Python services: glibc's malloc makes an arena per thread that allocates (up to
+#: 8 per core), each kept at its high-water mark; two are enough for servers that mostly
+#: wait. ``weed``: Go's collector runs when the heap has doubled (``GOGC=100``) and gives
+#: freed pages back slowly; after 100 uploads ``weed mini`` held twice its idle memory. A
+#: lower target and a soft limit (past it, Go collects more often; it never refuses
+#: memory) keep it near what it uses. PostgreSQL: buffers for a catalog and MLflow's
+#: tables, not the 128 MB default.
+MEMORY_SETTINGS: dict[str, dict[str, str]] = {
+    "python": {"MALLOC_ARENA_MAX": "2"},
+    "go": {"GOGC": "50", "GOMEMLIMIT": "96MiB"},
+    "postgres": {"shared_buffers": "32MB"},
+}
 
 
 @dataclass(frozen=True)
@@ -86,8 +103,9 @@ class StackConfig:
     s3_managed: bool
     postgres_managed: bool
     s3_endpoint_url: str
-    s3_access_key_id: str
-    s3_secret_access_key: str
+    #: A key per role (:mod:`agrolake.stack.identities`); with an S3 the stack does not
+    #: run, every role has the one key the settings gave.
+    s3_keys: Mapping[Role, S3Key]
     s3_region: str
     catalog_url: str
     mlflow_backend_store_uri: str
@@ -98,14 +116,26 @@ class StackConfig:
     buckets: Mapping[str, str]
     postgres_user: str | None = None
 
-    def client_env(self) -> dict[str, str]:
-        """What a client (a shell, a worker, any service using the lake) needs."""
+    @property
+    def s3_config_file(self) -> Path:
+        """SeaweedFS's identities (``-s3.config``), beside its data: only it reads them."""
+        return self.data / "s3" / "s3-config.json"
+
+    def client_env(self, role: Role | None = "worker") -> dict[str, str]:
+        """What a client (a shell, a worker, any service using the lake) needs, with
+        ``role``'s S3 key; ``None``: no key, for a service that never opens a bucket."""
+        key = {}
+        if role is not None:
+            found = self.s3_keys[role]
+            key = {
+                "AGROLAKE_S3_ACCESS_KEY_ID": found.access_key_id,
+                "AGROLAKE_S3_SECRET_ACCESS_KEY": found.secret_access_key,
+            }
         return {
             "AGROLAKE_HOME": str(self.home),
             "AGROLAKE_STORAGE_URL": "s3://",
             "AGROLAKE_S3_ENDPOINT_URL": self.s3_endpoint_url,
-            "AGROLAKE_S3_ACCESS_KEY_ID": self.s3_access_key_id,
-            "AGROLAKE_S3_SECRET_ACCESS_KEY": self.s3_secret_access_key,
+            **key,
             "AGROLAKE_S3_REGION": self.s3_region,
             **{f"AGROLAKE_BUCKET_{zone.upper()}": name for zone, name in self.buckets.items()},
             "AGROLAKE_CATALOG_URL": self.catalog_url,
@@ -123,7 +153,12 @@ class StackConfig:
 def plan(config: StackConfig) -> list[Program]:
     """The stack's services, in the order they start."""
     net = config.network
-    client = config.client_env()
+    # Each service gets the least S3 key its work needs (docs/security.md): the worker's
+    # for the flows and MLflow's artifacts (its bucket); none for the receiver, the bridge
+    # (it follows the filer, not S3) and the model server (it reads artifacts through
+    # MLflow). The administrator's key stays with `agrolake stack` (init, health probe).
+    client = config.client_env("worker")
+    keyless = config.client_env(None)
     programs: list[Program] = []
     if config.postgres_managed:
         programs.append(_postgres(config))
@@ -170,7 +205,7 @@ def plan(config: StackConfig) -> list[Program]:
         Program(
             name="receiver",
             argv=("agrolake", "webhook", "--host", net.bind, "--port", _port(net, "receiver")),
-            env=client,
+            env=keyless,
             wave=3,
             health="http",
             url=net.url("receiver"),
@@ -189,7 +224,7 @@ def plan(config: StackConfig) -> list[Program]:
                     "--receiver",
                     net.url("receiver", "/s3-events"),
                 ),
-                env=client,
+                env=keyless,
                 wave=4,
             )
         )
@@ -205,13 +240,29 @@ def plan(config: StackConfig) -> list[Program]:
                 "--port",
                 _port(net, "serve"),
             ),
-            env=client,
+            env=keyless,
             wave=4,
             health="http",
             url=net.url("serve"),
         )
     )
-    return programs
+    return [_with_memory_settings(p) for p in programs]
+
+
+def _with_memory_settings(program: Program) -> Program:
+    """``program`` with :data:`MEMORY_SETTINGS`. The bridge is Python with a ``weed``
+    child (``filer.meta.tail``) that inherits its environment: Go's target, not the S3
+    server's limit."""
+    python, go = MEMORY_SETTINGS.get("python", {}), MEMORY_SETTINGS.get("go", {})
+    if program.name == "postgres":
+        settings = MEMORY_SETTINGS.get("postgres", {})
+        options = [a for k, v in settings.items() for a in ("-c", f"{k}={v}")]
+        return replace(program, argv=(*program.argv, *options))
+    added = {
+        "s3": go,
+        "bridge": {**python, "GOGC": go["GOGC"]} if "GOGC" in go else python,
+    }.get(program.name, python)
+    return replace(program, env={**program.env, **added})
 
 
 def _port(net: Network, name: str) -> str:
@@ -267,16 +318,15 @@ def _seaweedfs(config: StackConfig) -> Program:
         # slots, or writes fail with "No writable volumes" after a few dozen buckets.
         "-master.volumeSizeLimitMB=64",
         "-volume.max=2000",
+        # An identity per role (agrolake.stack.identities); requests without one are refused.
+        f"-s3.config={config.s3_config_file}",
     ]
     return Program(
         name="s3",
         argv=tuple(argv),
-        # weed enforces the identity in AWS_*; it reads *.toml from cwd and $HOME.
-        env={
-            "AWS_ACCESS_KEY_ID": config.s3_access_key_id,
-            "AWS_SECRET_ACCESS_KEY": config.s3_secret_access_key,
-            "HOME": str(config.data / "s3"),
-        },
+        # No AWS_* here: weed would add that key as one more administrator beside the
+        # file's identities. It reads *.toml from cwd and $HOME.
+        env={"HOME": str(config.data / "s3")},
         wave=1,
         health="s3",
         url=config.s3_endpoint_url,
