@@ -92,7 +92,7 @@ def test_no_key_at_all_names_the_settings_not_the_metadata_service() -> None:
     )
     refused = refusal(said, "list s3://landing-zone/", "landing-zone", "http://127.0.0.1:9")
     assert refused is not None and refused.stops_run
-    assert "AGROLAKE_S3_ACCESS_KEY_ID" in refused.message
+    assert "AGROLAKE_S3_ACCESS_KEY_ID" in refused.message and "127.0.0.1:9" in refused.message
     assert "169.254" not in refused.message and "\n" not in refused.message
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote
@@ -63,8 +64,9 @@ def refusal(
     if _INSTANCE_METADATA in str(error):
         # With no key set, the S3 client asks a cloud instance's metadata service for one.
         return StorageRefused(
-            f"{what}: no S3 key: AGROLAKE_S3_ACCESS_KEY_ID and AGROLAKE_S3_SECRET_ACCESS_KEY "
-            "are not set, and this machine's instance metadata gave none",
+            f"{what}: {endpoint}: no S3 key: AGROLAKE_S3_ACCESS_KEY_ID and "
+            "AGROLAKE_S3_SECRET_ACCESS_KEY are not set, and this machine's instance metadata "
+            "gave none",
             bucket=bucket,
         )
     if code == "NoSuchBucket":
@@ -123,6 +125,11 @@ class ObjectStore:
         self._settings = settings
         self._stores: dict[str, Any] = {}
 
+    @cached_property
+    def _folder(self) -> Path:
+        """The local lake's folder, resolved once (a resolve is a syscall per part)."""
+        return self._settings.lake_folder
+
     @property
     def is_s3(self) -> bool:
         return self._settings.uses_s3
@@ -138,9 +145,13 @@ class ObjectStore:
         """The S3 endpoint (or AWS's) or the local folder, for messages."""
         return endpoint_of(self._settings)
 
+    def local_path(self, zone: Zone, key: str) -> Path:
+        """Where an object of the local backend is on disk (not for S3)."""
+        return self._folder / self._settings.bucket(zone) / key
+
     def describe(self, zone: Zone, key: str = "") -> str:
         """A human address of an object, for messages (never with credentials)."""
-        prefix = "s3://" if self.is_s3 else f"{self._settings.lake_folder}/"
+        prefix = "s3://" if self.is_s3 else f"{self._folder}/"
         return f"{prefix}{self._settings.bucket(zone)}/{key}"
 
     def _store(self, zone: Zone) -> Any:
@@ -150,43 +161,41 @@ class ObjectStore:
                 self._stores[bucket] = S3Store(bucket, **self._settings.s3.to_obstore())
             else:
                 # The local folder is the user's own: its buckets are made as needed.
-                self._stores[bucket] = LocalStore(
-                    private_folder(self._settings.lake_folder / bucket)
-                )
+                self._stores[bucket] = LocalStore(private_folder(self._folder / bucket))
         return self._stores[bucket]
 
     @contextmanager
     def _translated(self, action: str, zone: Zone, key: str) -> Iterator[None]:
-        where = self.describe(zone, key)
+        def what() -> str:  # built only for a message: describing resolves the folder
+            return f"{action} {self.describe(zone, key)}"
+
         try:
             try:
                 yield
             except (obs_errors.BaseError, OSError) as exc:
                 bucket = self._settings.bucket(zone)
-                refused = refusal(exc, f"{action} {where}", bucket, self.describe_endpoint())
+                refused = refusal(exc, what(), bucket, self.describe_endpoint())
                 if refused is not None:
                     raise refused from exc
                 raise
         except (obs_errors.NotFoundError, FileNotFoundError) as exc:
-            raise ObjectNotFound(f"{action} {where}: no such object", zone=zone, key=key) from exc
+            raise ObjectNotFound(f"{what()}: no such object", zone=zone, key=key) from exc
         except (
             obs_errors.AlreadyExistsError,
             obs_errors.PreconditionError,
             FileExistsError,
         ) as exc:
-            raise ObjectExists(
-                f"{action} {where}: an object exists there", zone=zone, key=key
-            ) from exc
+            raise ObjectExists(f"{what()}: an object exists there", zone=zone, key=key) from exc
         except (obs_errors.PermissionDeniedError, obs_errors.UnauthenticatedError) as exc:
             # A refusal without a body to name it (HEAD): the key, or its policy.
             raise StorageRefused(
-                f"{action} {where}: access denied; check AGROLAKE_S3_ACCESS_KEY_ID and "
+                f"{what()}: access denied; check AGROLAKE_S3_ACCESS_KEY_ID and "
                 "AGROLAKE_S3_SECRET_ACCESS_KEY, and the key's policy (docs/security.md)",
                 zone=zone,
                 key=key,
             ) from exc
         except (obs_errors.InvalidPathError, ValueError) as exc:  # ValueError: unparsable key
-            raise StorageError(f"{action} {where}: invalid key", zone=zone, key=key) from exc
+            raise StorageError(f"{what()}: invalid key", zone=zone, key=key) from exc
         except (obs_errors.BaseError, OSError) as exc:
             detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             endpoint = self.describe_endpoint()
@@ -194,7 +203,7 @@ class ObjectStore:
                 detail = f"{endpoint}: the S3 server does not answer (after the client's retries)"
             elif endpoint not in detail:  # e.g. credentials fetched from somewhere else
                 detail = f"{endpoint}: {detail}"
-            raise StorageUnavailable(f"{action} {where}: {detail}", zone=zone, key=key) from exc
+            raise StorageUnavailable(f"{what()}: {detail}", zone=zone, key=key) from exc
 
     # -- buckets ---------------------------------------------------------------
 
@@ -209,7 +218,7 @@ class ObjectStore:
         buckets = [self._settings.bucket(z) for z in ZONES] + list(extra)
         if not self.is_s3:
             for bucket in buckets:
-                private_folder(self._settings.lake_folder / bucket)
+                private_folder(self._folder / bucket)
             return buckets
         # obstore cannot create buckets; boto3 is the standard client for that one call.
         import boto3

@@ -303,7 +303,7 @@ def _raw_file(lake: Lake, ingest: Ingest) -> Path | None:
     options = ingest.read_options
     if lake.store.is_s3 or ingest.raw_key is None or options.transcoded:
         return None
-    path: Path = lake.settings.lake_folder / lake.settings.bucket("raw") / ingest.raw_key
+    path = lake.store.local_path("raw", ingest.raw_key)
     return path if path.is_file() and path.stat().st_size == ingest.size else None
 
 
