@@ -80,7 +80,7 @@ def _agrolake(*args: str) -> list[str]:
     return [sys.executable, "-m", "agrolake", *args]
 
 
-def _prepare(env: dict[str, str], files: int, workdir: Path) -> None:
+def _prepare(server: S3Server, env: dict[str, str], files: int, workdir: Path) -> None:
     """``agrolake init``, then ``files`` small wine files put straight into landing."""
     subprocess.run(_agrolake("init"), env=env, check=True, capture_output=True)
     from agrolake.samples.wine import write_wine_quality
@@ -88,26 +88,14 @@ def _prepare(env: dict[str, str], files: int, workdir: Path) -> None:
     folder = workdir / "files"
     folder.mkdir(parents=True, exist_ok=True)
     paths = [write_wine_quality(folder / f"vino_{i:03}.csv", rows=40, seed=i) for i in range(files)]
-    client = _client(env)
+    client = server.s3_client()
     with ThreadPoolExecutor(8) as pool:  # a boto3 client may be shared by threads
         list(pool.map(lambda p: client.upload_file(str(p), env["AGROLAKE_BUCKET_LANDING"], p.name),
                       paths))  # fmt: skip
 
 
-def _client(env: dict[str, str]) -> Any:
-    import boto3
-
-    return boto3.client(
-        "s3",
-        endpoint_url=env["AGROLAKE_S3_ENDPOINT_URL"],
-        aws_access_key_id=env["AGROLAKE_S3_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AGROLAKE_S3_SECRET_ACCESS_KEY"],
-        region_name=env["AGROLAKE_S3_REGION"],
-    )
-
-
-def _in_landing(env: dict[str, str]) -> int:
-    found = _client(env).list_objects_v2(Bucket=env["AGROLAKE_BUCKET_LANDING"])
+def _in_landing(server: S3Server, env: dict[str, str]) -> int:
+    found = server.s3_client().list_objects_v2(Bucket=env["AGROLAKE_BUCKET_LANDING"])
     return sum(1 for o in found.get("Contents", []) if not o["Key"].startswith("invalid/"))
 
 
@@ -126,7 +114,7 @@ def _finished(env: dict[str, str], files: int) -> bool:
     stages = status["stages"]
     busy = stages["landing"]["claimed"] + stages["landing"]["waiting"]
     busy += stages["trusted"]["claimed"] + stages["trusted"]["waiting"]
-    return trusted == files * 40 and busy == 0 and status["landing"]["pending"] == 0
+    return bool(trusted == files * 40 and busy == 0 and status["landing"]["pending"] == 0)
 
 
 def _kill_runs(
@@ -152,10 +140,10 @@ def kill_recovery(
 ) -> dict[str, Any]:
     files = KILL_FILES
     env = _s3_env(server, workdir / "home")
-    _prepare(env, files, workdir)
+    _prepare(server, env, files, workdir)
     rng = random.Random(seed)
     _kill_runs(env, 5, rng, other_host, span)
-    left = _in_landing(env)
+    left = _in_landing(server, env)
     killed_at = time.perf_counter()
     runs, first_run = 0, None
     while True:
@@ -179,7 +167,7 @@ def clean_run(server: S3Server, workdir: Path) -> dict[str, Any]:
     """The baseline: the same 2,000 files taken by one run that nobody kills."""
     files = KILL_FILES
     env = _s3_env(server, workdir / "home")
-    _prepare(env, files, workdir)
+    _prepare(server, env, files, workdir)
     started = time.perf_counter()
     subprocess.run(_agrolake("run"), env=env, capture_output=True, check=False)
     return {"run_s": time.perf_counter() - started, "finished": _finished(env, files)}
@@ -191,11 +179,11 @@ def outage(server: S3Server, workdir: Path) -> dict[str, Any]:
     with OutageProxy((host, int(port))) as proxy:
         env = _s3_env(server, workdir / "home", proxy.url)
         direct = {**env, "AGROLAKE_S3_ENDPOINT_URL": server.endpoint_url}
-        _prepare(env, files, workdir)
+        _prepare(server, env, files, workdir)
         process = subprocess.Popen(
             _agrolake("run"), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
-        while _in_landing(direct) > files - 20 and process.poll() is None:
+        while _in_landing(server, direct) > files - 20 and process.poll() is None:
             time.sleep(0.05)
         proxy.down()
         down_at = time.perf_counter()
