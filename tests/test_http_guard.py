@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import socket
-import sys
 import threading
 import time
 import warnings
@@ -15,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from agrolake.cli import main
 from agrolake.errors import ConfigError
 from agrolake.lake.http_guard import (
     BearerGate,
@@ -26,6 +24,7 @@ from agrolake.lake.http_guard import (
     token_matches,
     uvicorn_limits,
 )
+from tests.test_cli import cli
 
 with warnings.catch_warnings():  # Starlette nudges towards httpx2, which we do not use
     warnings.simplefilter("ignore")
@@ -52,13 +51,8 @@ async def echo(scope: Any, receive: Any, send: Any) -> None:
 
 
 def run(*args: str, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> tuple[int, str]:
-    monkeypatch.setattr(sys, "argv", ["agrolake", *args])
-    try:
-        main()
-        code = 0
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    return code, capsys.readouterr().err
+    code, _, err = cli(capsys, monkeypatch, *args)
+    return code, err
 
 
 # --------------------------------------------------------------------------- tokens

@@ -7,14 +7,12 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from agrolake.cli import main
 from agrolake.errors import StorageRefused
 from agrolake.lake import Lake
 from agrolake.lake.settings import Settings
@@ -28,6 +26,7 @@ from agrolake.stack.identities import (
 )
 from tests.conftest import s3_env
 from tests.services import S3Server, start_seaweedfs
+from tests.test_cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 ZONES = ("landing-zone", "raw-zone", "trusted-zone", "refined-zone")
@@ -136,14 +135,7 @@ def run_as(
     def run(identity: str, *args: str) -> tuple[int, str, str]:
         for name, value in _settings(seaweedfs, identity, tmp_path / "home").items():
             monkeypatch.setenv(name, value)
-        monkeypatch.setattr(sys, "argv", ["agrolake", *args])
-        try:
-            main()
-            code = 0
-        except SystemExit as exit_:
-            code = int(exit_.code or 0)
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
+        return cli(capsys, monkeypatch, *args)
 
     return run
 
@@ -179,14 +171,7 @@ def test_only_init_creates_buckets_and_other_commands_name_a_missing_one(
     wine = write_wine_quality(tmp_path / "vino.csv", rows=5)
 
     def run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["agrolake", *args])
-        try:
-            main()
-            code = 0
-        except SystemExit as exit_:
-            code = int(exit_.code or 0)
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
+        return cli(capsys, monkeypatch, *args)
 
     for args in (("ingest", str(wine)), ("run",), ("status",)):
         result = run(*args)

@@ -16,6 +16,7 @@ from agrolake.lake import Lake
 from agrolake.lake.tables import TableRef
 from agrolake.pipeline import run_all
 from agrolake.samples import write_activities
+from tests.test_cli import cli
 
 
 def test_every_table_is_queryable_by_its_sql_name(demo_lake: Lake) -> None:
@@ -137,30 +138,21 @@ def test_cli_query_json_and_lineage_json(
 def test_cli_rebuild_all_and_lineage_text(
     demo_lake: Lake, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from agrolake.cli import main
+    def run(*args: str) -> tuple[int, str, str]:
+        return cli(capsys, monkeypatch, *args)
 
-    def cli(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["agrolake", *args])
-        try:
-            main()
-            code = 0
-        except SystemExit as exit_:
-            code = int(exit_.code or 0)
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    code, out, _ = cli("rebuild", "--all")
+    code, out, _ = run("rebuild", "--all")
     rebuilt = [line.split()[1] for line in out.splitlines()]
     assert code == 0
     assert {"trusted.erp_parcels", "trusted.lab_wine_quality", "refined.ml_wine_quality"} <= set(
         rebuilt
     )
-    assert cli("rebuild")[2].startswith("error: give the tables to rebuild, or --all")
-    assert cli("rebuild", "trusted.nothing")[2].startswith("error: no table 'trusted.nothing'")
+    assert run("rebuild")[2].startswith("error: give the tables to rebuild, or --all")
+    assert run("rebuild", "trusted.nothing")[2].startswith("error: no table 'trusted.nothing'")
 
-    code, out, _ = cli("lineage", "Recintos_Almendros_Cercanos_y_Otros_Cultivos.xlsx")
+    code, out, _ = run("lineage", "Recintos_Almendros_Cercanos_y_Otros_Cultivos.xlsx")
     assert code == 0 and "→ refined.digital_twin_enclosures v" in out
-    assert cli("lineage")[2].startswith("error: give a KEY, or --table NAME")
+    assert run("lineage")[2].startswith("error: give a KEY, or --table NAME")
 
 
 def test_rebuild_all_skips_tables_no_file_reached(local_lake: Lake, tmp_path: Path) -> None:
