@@ -10,13 +10,16 @@ import pytest
 from agrolake.cli import main
 
 
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str):  # type: ignore[no-untyped-def]
+def cli(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str
+) -> tuple[int, str, str]:
+    """``agrolake ARGS`` in this process: (exit code, stdout, stderr)."""
     monkeypatch.setattr(sys, "argv", ["agrolake", *args])
     try:
         main()
         code = 0
     except SystemExit as exit_:
-        code = exit_.code or 0
+        code = int(exit_.code or 0)
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
