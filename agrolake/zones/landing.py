@@ -17,9 +17,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agrolake.errors import AgrolakeError, StorageError
+from agrolake.errors import AgrolakeError
 from agrolake.lake import Lake
-from agrolake.lake.listing import Listing, list_landing
+from agrolake.lake.listing import list_landing
 from agrolake.lake.spool import spool as spool_folder
 from agrolake.lake.storage import ObjectInfo
 from agrolake.zones.landing_copies import REASON_SUFFIX, invalid_key, raw_key, safe_name
@@ -115,7 +115,7 @@ def process_landing(
         with ExitStack() as opened:
             work: _Work | None = None
             while max_files is None or len(summary.outcomes) < max_files:
-                listing = _listing(lake)
+                listing = list_landing(lake.store)
                 summary.unreadable = listing.unreadable
                 waiting = [o for o in listing.pending if f"{o.key}\0{o.version}" not in tried]
                 seen += [(o.key, o.version) for o in waiting]
@@ -137,18 +137,6 @@ def process_landing(
         summary.stopped = exc.message
     summary.seconds = time.perf_counter() - started
     return summary
-
-
-def _listing(lake: Lake) -> Listing:
-    """What waits in landing; a lake this process never initialised gets its buckets and
-    catalog first when the listing fails (a new S3 bucket may not exist yet)."""
-    try:
-        return list_landing(lake.store)
-    except StorageError:
-        if lake.is_ready:
-            raise
-        lake.ready()
-        return list_landing(lake.store)
 
 
 @dataclass
