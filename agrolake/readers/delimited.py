@@ -58,7 +58,7 @@ def _delimiter(lines: list[str]) -> str:
     and all); else the csv module's sniffer (two thirds of reading a small file's
     sample)."""
     head = [line for line in lines[:50] if line.strip()]
-    found = [d for d in DELIMITERS if d in head[0]]
+    found = [d for d in DELIMITERS if d in head[0]] if head else []
     if len(found) == 1:
         widths = {len(row) for row in csv.reader(head, delimiter=found[0])}
         if len(widths) == 1:

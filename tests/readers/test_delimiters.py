@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from agrolake.errors import FileRejected
 from agrolake.readers import read_sample
 from agrolake.readers.delimited import DELIMITERS, _delimiter
 
@@ -72,3 +73,11 @@ def test_rows_and_frame_agree_and_short_rows_are_padded(tmp_path: Path) -> None:
     assert table.rows == table.frame.height == 2
     assert table.frame.row(1) == ("4", "5", None)
     assert table.details == {"ragged_rows": "1"}
+
+
+def test_a_head_of_blank_lines_is_a_rejection_not_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "blank_head.csv"
+    path.write_text("\n" * 60 + "a,b\n1,2\n")
+    with pytest.raises(FileRejected) as rejected:
+        read_sample(path, path.name)
+    assert "\n" not in rejected.value.reason
